@@ -1,0 +1,160 @@
+"""``lr-bench``: run the matrix, list scenarios, build the truth table.
+
+User mistakes end with one line on stderr naming the bad value and what is allowed, and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from bench.config import APIS, DEVICES, MODES, OPTIMIZERS, PROFILES, Config
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """Bad input from the user: reported in one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse would print the whole usage block first
+        raise UsageError(message)
+
+
+def _ids(option: str, valid: tuple[str, ...]):
+    def parse(text: str) -> tuple[str, ...]:
+        ids = tuple(i.strip() for i in text.split(",") if i.strip())
+        if not ids:
+            raise UsageError(f"{option}: empty list; valid: {', '.join(valid)}")
+        for i in ids:
+            if i not in valid:
+                raise UsageError(f"{option}: unknown id {i!r}; valid: {', '.join(valid)}")
+        return tuple(dict.fromkeys(ids))
+    return parse
+
+
+def _positive(option: str, minimum: int = 1):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise UsageError(f"{option}: {text!r} is not a whole number; expected an integer >= {minimum}") from None
+        if value < minimum:
+            raise UsageError(f"{option}: {value} is too small; expected an integer >= {minimum}")
+        return value
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from bench.flavours import FLAVOURS
+    from bench.scenarios import REGISTRY
+
+    p = _Parser(prog="lr-bench", description="Measure what a learning-rate change really does in TensorFlow/Keras.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    r = sub.add_parser("run", help="run the matrix and write results")
+    r.add_argument("--profile", choices=tuple(PROFILES), default="full", type=_choice("--profile", tuple(PROFILES)))
+    r.add_argument("--scenarios", type=_ids("--scenarios", tuple(REGISTRY)), default=())
+    r.add_argument("--flavours", type=_ids("--flavours", tuple(FLAVOURS)), default=())
+    r.add_argument("--apis", type=_ids("--apis", APIS), default=APIS)
+    r.add_argument("--modes", type=_ids("--modes", MODES), default=MODES)
+    r.add_argument("--devices", type=_ids("--devices", ("auto",) + DEVICES), default=("auto",))
+    r.add_argument("--optimizers", type=_ids("--optimizers", OPTIMIZERS), default=OPTIMIZERS)
+    r.add_argument("--steps", type=_positive("--steps", 2))
+    r.add_argument("--repeats", type=_positive("--repeats"))
+    r.add_argument("--seed", type=_positive("--seed", 0), default=0)
+    r.add_argument("--workers", type=_positive("--workers"), help="worker processes (default: one per core)")
+    r.add_argument("--data", help="a local mnist.npz to train on instead of the synthetic set")
+    r.add_argument("--out", default="results")
+    r.add_argument("--no-lessons", action="store_true", help="do not rebuild the lessons afterwards")
+
+    sub.add_parser("list", help="each scenario, its description and where it applies")
+
+    rep = sub.add_parser("report", help="rebuild TRUTH.md from a results folder")
+    rep.add_argument("dir", nargs="?", default="results")
+    return p
+
+
+def _choice(option: str, valid: tuple[str, ...]):
+    def parse(text: str) -> str:
+        if text not in valid:
+            raise UsageError(f"{option}: unknown value {text!r}; valid: {', '.join(valid)}")
+        return text
+    return parse
+
+
+def _check_out(path: str) -> None:
+    out = Path(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".lr-bench-probe-"):
+            pass
+    except OSError as e:
+        raise UsageError(f"--out {path}: not a writable folder ({e.strerror or type(e).__name__})") from None
+
+
+def cmd_run(args) -> int:
+    from bench import data, runner
+
+    if args.data is not None:
+        try:
+            data.load_mnist(args.data, n=1)
+        except data.DataError as e:
+            raise UsageError(str(e)) from None
+    _check_out(args.out)
+    cfg = Config(
+        profile=args.profile, scenarios=args.scenarios, flavours=args.flavours, apis=args.apis, modes=args.modes,
+        devices=args.devices, optimizers=args.optimizers, steps=args.steps, repeats=args.repeats, seed=args.seed,
+        data=os.path.abspath(args.data) if args.data else None, out=args.out, lessons=not args.no_lessons,
+        extra={"workers": args.workers} if args.workers else {},
+    ).resolved()
+    if cfg.change_step >= cfg.steps:
+        raise UsageError(f"--steps {cfg.steps}: too few to change the LR mid-run; expected at least 2")
+    out = runner.run(cfg)
+    print(f"wrote {out / 'cells.csv'}, {out / 'steps.csv'}, {out / 'meta.json'}, {out / 'TRUTH.md'}")
+    return 0
+
+
+def cmd_list(args) -> int:
+    from bench.flavours import FLAVOURS
+    from bench.scenarios import REGISTRY
+
+    for sid, s in REGISTRY.items():
+        flavours = ",".join(s.flavours or tuple(FLAVOURS))
+        print(f"{sid:26s} {s.doc}")
+        print(f"{'':26s} apis={','.join(s.apis)} modes={','.join(s.modes)} optimizers={','.join(s.optimizers)} flavours={flavours}")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from bench import report, results
+
+    try:
+        path = report.write_truth(args.dir)
+    except results.ResultsError as e:
+        raise UsageError(str(e)) from None
+    print(f"wrote {path}")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "list": cmd_list, "report": cmd_report}
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except UsageError as e:
+        print(f"lr-bench: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("lr-bench: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

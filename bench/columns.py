@@ -1,0 +1,42 @@
+"""Column names of the results files, defined once.
+
+The runner writes these files and every reader (report, audit, lessons, compare) reads them, so
+the names live here and nowhere else.
+"""
+
+#: The axes that identify a cell, in the order they appear in every file.
+KEY = ("scenario", "flavour", "api", "mode", "device", "optimizer")
+
+#: One row per cell.
+CELLS = KEY + (
+    "status",        # ok | skipped | error
+    "verdict",       # effective | ignored | wrong | raises ("" when not ok)
+    "reported_ok",   # reported LR == effective LR at every step after the change
+    "error",         # the exception (type: message) or the skip reason
+    "traces",        # tf.function traces of the cell's train step (0 for eager)
+    "retrace_s",     # time spent in traces after the first call, summed
+    "first_call_s",  # trace/compile plus first step, median over repeats
+    "step_s_median",
+    "step_s_iqr",
+    "reference_s",   # bare loop of the static step, same worker, flavour, mode, device, optimizer
+    "step_ratio",    # step_s_median / reference_s
+    "steps",
+    "change_step",
+    "repeats",
+)
+
+#: One row per step per cell per repeat (tidy).
+STEPS = KEY + (
+    "repeat",
+    "step",
+    "loss",
+    "lr_intended",
+    "lr_baseline",   # what the LR would have been had nothing changed
+    "lr_effective",  # measured from the weights
+    "lr_reported",   # optimizer.learning_rate just before the update (NaN when not a number)
+    "step_s",
+    "traces",        # cumulative tracing count after this step
+)
+
+STATUSES = ("ok", "skipped", "error")
+VERDICTS = ("effective", "ignored", "wrong", "raises")

@@ -1,0 +1,70 @@
+"""Every default of a run, typed and in one place; the CLI only overrides these."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+APIS = ("loop", "fit")
+MODES = ("eager", "function", "xla")
+DEVICES = ("cpu", "gpu")
+OPTIMIZERS = ("adam", "sgd")
+
+#: Base LR per optimizer and the factor the change scenarios move it by. Adam's 1e-3 is the value
+#: every recipe starts from; SGD needs a larger one for the loss to move in a few dozen steps.
+BASE_LR = {"adam": 1e-3, "sgd": 1e-2}
+CHANGE_FACTOR = 10.0
+
+#: Relative tolerance for every LR comparison (the probe is exact to float32, far below this).
+RTOL = 1e-3
+
+
+@dataclass(frozen=True)
+class Profile:
+    steps: int
+    repeats: int
+    warmup: int  # steady steps skipped after the first call before timing statistics
+
+
+PROFILES = {
+    # CI: enough steps to see a change and a schedule move, one repeat.
+    "quick": Profile(steps=12, repeats=1, warmup=2),
+    # Publishable: long enough for stable medians, repeats for spread.
+    "full": Profile(steps=60, repeats=3, warmup=5),
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    profile: str = "full"
+    scenarios: tuple[str, ...] = ()  # empty: every registered scenario
+    flavours: tuple[str, ...] = ()   # empty: every flavour
+    apis: tuple[str, ...] = APIS
+    modes: tuple[str, ...] = MODES
+    devices: tuple[str, ...] = ("auto",)  # auto: cpu, plus gpu when one is present
+    optimizers: tuple[str, ...] = OPTIMIZERS
+    steps: int | None = None    # None: from the profile
+    repeats: int | None = None
+    warmup: int | None = None
+    seed: int = 0
+    batch_size: int = 32
+    data: str | None = None     # path to an mnist.npz; None: synthetic
+    out: str = "results"
+    lessons: bool = True
+    extra: dict = field(default_factory=dict)
+
+    def resolved(self) -> "Config":
+        p = PROFILES[self.profile]
+        return dataclasses.replace(
+            self,
+            steps=self.steps if self.steps is not None else p.steps,
+            repeats=self.repeats if self.repeats is not None else p.repeats,
+            warmup=self.warmup if self.warmup is not None else min(p.warmup, max(0, (self.steps or p.steps) // 4)),
+        )
+
+    @property
+    def change_step(self) -> int:
+        return max(1, (self.steps or PROFILES[self.profile].steps) // 2)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)

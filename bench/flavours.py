@@ -1,0 +1,67 @@
+"""Keras flavours: which Keras builds the model and the optimizer, and how to reach its slots.
+
+Importable without TensorFlow: a flavour imports its Keras only when a worker asks for it.
+``legacy_env`` flavours need ``TF_USE_LEGACY_KERAS=1`` before TensorFlow is first imported, so
+they run in a worker process of their own.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Flavour:
+    name: str
+    doc: str
+    module: str          # the Keras package to import
+    legacy_env: bool     # needs TF_USE_LEGACY_KERAS=1 in its worker
+    legacy_optimizers: bool = False  # tf_keras.optimizers.legacy (OptimizerV2)
+
+    def keras(self):
+        return importlib.import_module(self.module)
+
+    def optimizer(self, name: str, learning_rate):
+        k = self.keras()
+        ns = k.optimizers.legacy if self.legacy_optimizers else k.optimizers
+        return {"adam": ns.Adam, "sgd": ns.SGD}[name](learning_rate=learning_rate)
+
+    def build(self, opt, variables) -> None:
+        """Create slots and hyperparameter variables up front, so traces count the scenario."""
+        if self.legacy_optimizers:
+            opt._create_all_weights(variables)
+        else:
+            opt.build(variables)
+
+    def adam_slots(self, opt, variables) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        if self.legacy_optimizers:
+            return ([opt.get_slot(v, "m").numpy() for v in variables],
+                    [opt.get_slot(v, "v").numpy() for v in variables])
+        if self.module == "keras":
+            idx = [opt._get_variable_index(v) for v in variables]
+        else:
+            idx = [opt._index_dict[opt._var_key(v)] for v in variables]
+        return [opt._momentums[i].numpy() for i in idx], [opt._velocities[i].numpy() for i in idx]
+
+    def adam_hyper(self, opt) -> tuple[float, float, float]:
+        def f(x):
+            return float(x() if callable(x) else np.asarray(x))
+        if self.legacy_optimizers:
+            return f(opt._get_hyper("beta_1")), f(opt._get_hyper("beta_2")), float(opt.epsilon)
+        return f(opt.beta_1), f(opt.beta_2), float(opt.epsilon)
+
+    def schedule(self, initial, decay_steps, decay_rate):
+        return self.keras().optimizers.schedules.ExponentialDecay(initial, decay_steps, decay_rate)
+
+
+FLAVOURS = {
+    f.name: f
+    for f in (
+        Flavour("keras3", "Keras 3, the Keras that ships with TensorFlow >= 2.16", "keras", False),
+        Flavour("tf_keras", "tf_keras (Keras 2) optimizers, TF_USE_LEGACY_KERAS=1", "tf_keras", True),
+        Flavour("tf_keras_legacy", "tf_keras.optimizers.legacy (OptimizerV2)", "tf_keras", True, True),
+    )
+}

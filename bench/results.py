@@ -1,0 +1,84 @@
+"""The results files: written atomically, read back with their schema checked.
+
+Every writer goes through ``atomic_write`` (a temporary file in the same folder, then a rename), so
+a killed run never leaves a truncated file behind. Readers need pandas, never TensorFlow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from bench.columns import CELLS, STEPS
+
+CELLS_CSV, STEPS_CSV, META_JSON, TRUTH_MD = "cells.csv", "steps.csv", "meta.json", "TRUTH.md"
+
+
+class ResultsError(ValueError):
+    """A results folder or file that cannot be read as lr-bench results."""
+
+
+def atomic_write(path: Path, text: str) -> None:
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def cells_frame(rows: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame(rows).reindex(columns=list(CELLS))
+
+
+def steps_frame(rows: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame(rows).reindex(columns=list(STEPS))
+
+
+def write(out: Path, cells: pd.DataFrame, steps: pd.DataFrame, meta: dict) -> None:
+    out = Path(out)
+    atomic_write(out / STEPS_CSV, steps.to_csv(index=False))
+    atomic_write(out / META_JSON, json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
+    atomic_write(out / CELLS_CSV, cells.to_csv(index=False))
+
+
+def _read_csv(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
+    if not path.is_file():
+        raise ResultsError(f"{path}: no such file; expected lr-bench results (run 'lr-bench run --out DIR' first)")
+    try:
+        df = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    except Exception as e:
+        raise ResultsError(f"{path}: not a readable CSV ({type(e).__name__})") from None
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ResultsError(f"{path}: missing column(s) {', '.join(missing)}; expected the lr-bench schema")
+    return df
+
+
+def read_cells(folder) -> pd.DataFrame:
+    df = _read_csv(Path(folder) / CELLS_CSV, CELLS)
+    for col in ("scenario", "flavour", "api", "mode", "device", "optimizer", "status", "verdict", "error"):
+        df[col] = df[col].fillna("").astype(str)
+    df["reported_ok"] = df["reported_ok"].map({True: True, False: False, "True": True, "False": False})
+    return df
+
+
+def read_steps(folder) -> pd.DataFrame:
+    return _read_csv(Path(folder) / STEPS_CSV, STEPS)
+
+
+def read_meta(folder) -> dict:
+    path = Path(folder) / META_JSON
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ResultsError(f"{path}: no such file; expected lr-bench results") from None
+    except (OSError, ValueError) as e:
+        raise ResultsError(f"{path}: not readable JSON ({type(e).__name__})") from None

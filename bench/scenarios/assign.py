@@ -1,0 +1,14 @@
+from bench.scenarios import Scenario, register
+
+
+@register
+class Assign(Scenario):
+    """`optimizer.learning_rate.assign(new)` on a float-initialised optimizer."""
+
+    id = "assign"
+
+    def change(self, ctx):
+        ctx.optimizer.learning_rate.assign(ctx.rates.new)
+
+    def intended(self, r, step, change):
+        return r.new if step >= change else r.base

@@ -1,0 +1,14 @@
+from bench.scenarios import Scenario, register
+
+
+@register
+class AttrSet(Scenario):
+    """`optimizer.learning_rate = new` on a float-initialised optimizer (plain `=` assignment)."""
+
+    id = "attr-set"
+
+    def change(self, ctx):
+        ctx.optimizer.learning_rate = ctx.rates.new
+
+    def intended(self, r, step, change):
+        return r.new if step >= change else r.base

@@ -1,0 +1,32 @@
+"""Step-time statistics: first call apart, median and IQR of the steady steps."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def summarise(step_times: list[list[float]], traces: list[list[int]], warmup: int) -> dict:
+    """``step_times[r][s]``: seconds of step ``s`` in repeat ``r``; ``traces`` the cumulative counts.
+
+    The first call of each repeat (trace/compile plus one step) is reported apart; the ``warmup``
+    steps after it are dropped; the rest, pooled over repeats, give the median and IQR. A step
+    during which the tracing count grew, after the first call, is a retrace: its time above the
+    median is summed into ``retrace_s``.
+    """
+    first = [t[0] for t in step_times if t]
+    steady = [s for t in step_times for s in t[1 + warmup:]]
+    if not steady:  # too few steps for a warm-up: use what there is after the first call
+        steady = [s for t in step_times for s in t[1:]]
+    median = float(np.median(steady)) if steady else float("nan")
+    q75, q25 = np.percentile(steady, [75, 25]) if steady else (np.nan, np.nan)
+    retrace = 0.0
+    for t, c in zip(step_times, traces):
+        for s in range(1, len(t)):
+            if c[s] > c[s - 1]:
+                retrace += max(0.0, t[s] - median)
+    return dict(
+        first_call_s=float(np.median(first)) if first else float("nan"),
+        step_s_median=median,
+        step_s_iqr=float(q75 - q25),
+        retrace_s=retrace,
+    )

@@ -1,0 +1,149 @@
+"""A worker process: imports TensorFlow once and runs the cells the runner sends it.
+
+Protocol: one JSON object per line. The runner writes ``{"cell": spec}`` to stdin; the worker
+answers on the original stdout with ``{"hello": {...}}`` once, then ``{"result": {...}}`` per cell.
+TensorFlow's own output goes to stderr, never into the protocol stream.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import traceback
+
+
+def _protocol_stream():
+    out = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # anything printed by libraries lands on stderr
+    sys.stdout = sys.stderr
+    return out
+
+
+def versions() -> dict:
+    import numpy as np
+    import tensorflow as tf
+
+    info = {"python": platform.python_version(), "tensorflow": tf.__version__, "numpy": np.__version__}
+    for name in ("keras", "tf_keras"):
+        try:
+            info[name] = __import__(name).__version__
+        except Exception:
+            info[name] = None
+    info["gpus"] = [d.name for d in tf.config.list_physical_devices("GPU")]
+    info["core"] = os.environ.get("LR_BENCH_CORE")
+    info["legacy_keras_env"] = os.environ.get("TF_USE_LEGACY_KERAS", "")
+    info["intra_op_threads"] = tf.config.threading.get_intra_op_parallelism_threads()
+    info["inter_op_threads"] = tf.config.threading.get_inter_op_parallelism_threads()
+    return info
+
+
+class CellRunner:
+    """Runs cell specs, caching data and the bare reference per worker."""
+
+    def __init__(self, gpus: list[str]):
+        self.gpus = gpus
+        self._data: dict = {}
+        self._reference: dict = {}
+
+    def batches(self, spec):
+        from bench import cell, data
+
+        key = (spec["steps"], spec["batch_size"], spec["seed"], spec.get("data"))
+        if key not in self._data:
+            x, y = data.dataset(spec["steps"] * spec["batch_size"], spec["seed"], spec.get("data"))
+            self._data[key] = cell.make_batches(x, y, spec["steps"], spec["batch_size"])
+        return self._data[key]
+
+    def reference(self, spec, batches) -> float:
+        from bench import cell
+        from bench.flavours import FLAVOURS
+        from bench.scenarios import REGISTRY, Rates
+
+        key = (spec["flavour"], spec["mode"], spec["device"], spec["optimizer"], spec["steps"])
+        if key not in self._reference:
+            ctx = cell.Ctx(REGISTRY["static"], FLAVOURS[spec["flavour"]], "loop", spec["mode"], spec["device"],
+                           spec["optimizer"], Rates.for_optimizer(spec["optimizer"]), spec["change_step"], spec["steps"])
+            self._reference[key] = cell.reference_step_s(ctx, batches, spec["seed"], rounds=max(3, spec["repeats"]))
+        return self._reference[key]
+
+    def run(self, spec: dict) -> dict:
+        from bench.columns import KEY
+
+        row = {k: spec[k] for k in KEY}
+        row.update(steps=spec["steps"], change_step=spec["change_step"], repeats=spec["repeats"])
+        if spec["device"] == "gpu" and not self.gpus:
+            row.update(status="skipped", error="no GPU visible to TensorFlow on this machine")
+            return {"cell": row, "steps": []}
+        try:
+            return self._measure(spec, row)
+        except Exception as e:
+            traceback.print_exc(file=sys.stderr)
+            row.update(status="error", error=f"{type(e).__name__}: {e}".strip().splitlines()[0][:500])
+            return {"cell": row, "steps": []}
+
+    def _measure(self, spec, row) -> dict:
+        import numpy as np
+
+        from bench import cell, timing, verdict
+        from bench.columns import KEY
+        from bench.flavours import FLAVOURS
+        from bench.scenarios import REGISTRY, Rates
+
+        batches = self.batches(spec)
+        scenario = REGISTRY[spec["scenario"]]
+        rates = Rates.for_optimizer(spec["optimizer"])
+        step_rows, times, traces, errors = [], [], [], []
+        for r in range(spec["repeats"]):
+            ctx = cell.Ctx(scenario, FLAVOURS[spec["flavour"]], spec["api"], spec["mode"], spec["device"],
+                           spec["optimizer"], rates, spec["change_step"], spec["steps"])
+            rows = cell.run_repeat(ctx, batches, spec["seed"] + r)
+            for s in rows:
+                s.update({k: row[k] for k in KEY}, repeat=r)
+            step_rows += rows
+            times.append([s["step_s"] for s in rows])
+            traces.append([s["traces"] for s in rows])
+            errors.append(ctx.error)
+        after = [s for s in step_rows if s["step"] >= spec["change_step"]]
+        col = lambda name: np.array([s[name] for s in after], dtype=np.float64)  # noqa: E731
+        raised = next((e for e in errors if e), "")
+        ref = self.reference(spec, batches)
+        stats = timing.summarise(times, traces, spec["warmup"])
+        row.update(
+            status="ok",
+            verdict=verdict.verdict(col("lr_effective"), col("lr_intended"), col("lr_baseline"), bool(raised)),
+            reported_ok=verdict.reported_ok(col("lr_reported"), col("lr_effective")),
+            error=raised,
+            traces=max(t[-1] for t in traces) if traces and traces[0] else 0,
+            reference_s=ref,
+            step_ratio=stats["step_s_median"] / ref if ref > 0 else float("nan"),
+            **stats,
+        )
+        return {"cell": row, "steps": step_rows}
+
+
+def main() -> None:
+    out = _protocol_stream()
+    core = os.environ.get("LR_BENCH_CORE")
+    if core is not None:  # a core of its own, so timings never share one with another worker
+        os.sched_setaffinity(0, {int(core)})
+    import tensorflow as tf
+
+    if core is not None:
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+
+    if os.environ.get("LR_BENCH_DETERMINISTIC", "1") == "1":
+        tf.config.experimental.enable_op_determinism()
+    info = versions()
+    out.write(json.dumps({"hello": info}) + "\n")
+    runner = CellRunner(info["gpus"])
+    for line in sys.stdin:
+        msg = json.loads(line)
+        if "cell" in msg:
+            out.write(json.dumps({"result": runner.run(msg["cell"])}, allow_nan=True) + "\n")
+
+
+if __name__ == "__main__":
+    main()
