@@ -134,10 +134,15 @@ def _iterations(optimizer) -> int:
 
 
 class _Recorder:
-    """Probe before and after each step, and the step's own time."""
+    """Runs the scenario's Python hook before each step and records the step.
 
-    def __init__(self, ctx: Ctx, batches, sync):
-        self.ctx, self.batches, self.sync = ctx, batches, sync
+    With ``probe`` (the verdict pass) it also takes the reported LR and the weights before the
+    step and the weights and slots after it; without (the timing pass) it keeps only the step's
+    time and the tracing count, so nothing but the step sits between two clock reads.
+    """
+
+    def __init__(self, ctx: Ctx, batches, probe_pass: bool):
+        self.ctx, self.batches, self.probe_pass = ctx, batches, probe_pass
         self.rows: list[dict] = []
         self.step = 0
         self._pre = None
@@ -149,35 +154,33 @@ class _Recorder:
         except Exception as e:  # the change statement raised: keep it, train on
             if not ctx.error:
                 ctx.error = f"{type(e).__name__}: {e}".strip()
-        x, y = self.batches[step]
-        variables = ctx.model.trainable_variables
-        with tf.GradientTape() as tape:
-            loss = ctx.loss_fn(y, ctx.model(x, training=True))
-        grads = tape.gradient(loss, variables)
-        self._pre = dict(
-            reported=reported_lr(ctx.optimizer),
-            loss=float(loss),
-            before=[v.numpy() for v in variables],
-            grads=[g.numpy() for g in grads],
-        )
+        if self.probe_pass:
+            self._pre = dict(reported=reported_lr(ctx.optimizer),
+                             before=[v.numpy() for v in ctx.model.trainable_variables])
 
     def end(self, seconds: float) -> None:
-        ctx, pre = self.ctx, self._pre
+        ctx, s = self.ctx, self.step
+        row = dict(step=s, step_s=seconds, traces=0 if ctx.mode == "eager" else ctx.traces)
+        if self.probe_pass:
+            row.update(self._measure())
+        self.rows.append(row)
+        self.step += 1
+
+    def _measure(self) -> dict:
+        ctx, pre, s = self.ctx, self._pre, self.step
         variables = ctx.model.trainable_variables
         after = [v.numpy() for v in variables]
+        x, y = self.batches[s]
+        loss, grads = probe.dense_loss_and_grads(pre["before"], x.numpy(), y.numpy())
         if ctx.opt_name == "sgd":
-            eff = probe.sgd_lr(pre["before"], after, pre["grads"])
+            eff = probe.sgd_lr(pre["before"], after, grads)
         else:
             m, v = ctx.flavour.adam_slots(ctx.optimizer, variables)
             b1, b2, eps = ctx.flavour.adam_hyper(ctx.optimizer)
             eff = probe.adam_lr(pre["before"], after, m, v, _iterations(ctx.optimizer), b1, b2, eps)
-        r, s, c = ctx.rates, self.step, ctx.change_step
-        self.rows.append(dict(
-            step=s, loss=pre["loss"], lr_intended=ctx.scenario.intended(r, s, c),
-            lr_baseline=ctx.scenario.baseline(r, s, c), lr_effective=eff, lr_reported=pre["reported"],
-            step_s=seconds, traces=0 if ctx.mode == "eager" else ctx.traces,
-        ))
-        self.step += 1
+        r, c = ctx.rates, ctx.change_step
+        return dict(loss=loss, lr_intended=ctx.scenario.intended(r, s, c), lr_baseline=ctx.scenario.baseline(r, s, c),
+                    lr_effective=eff, lr_reported=pre["reported"])
 
 
 def _sync_fn(device: str):
@@ -186,9 +189,9 @@ def _sync_fn(device: str):
     return lambda: None
 
 
-def run_loop(ctx: Ctx, batches, sync) -> list[dict]:
+def run_loop(ctx: Ctx, batches, sync, probe_pass: bool) -> list[dict]:
     ctx.fn = make_loop_step(ctx)
-    rec = _Recorder(ctx, batches, sync)
+    rec = _Recorder(ctx, batches, probe_pass)
     for step in range(ctx.steps):
         rec.begin()
         x, y = batches[step]
@@ -201,9 +204,9 @@ def run_loop(ctx: Ctx, batches, sync) -> list[dict]:
     return rec.rows
 
 
-def run_fit(ctx: Ctx, batches, sync) -> list[dict]:
+def run_fit(ctx: Ctx, batches, sync, probe_pass: bool) -> list[dict]:
     K = ctx.keras
-    rec = _Recorder(ctx, batches, sync)
+    rec = _Recorder(ctx, batches, probe_pass)
 
     class Harness(K.callbacks.Callback):
         # Last in the list: its begin runs after the scenario's callbacks, so the timer starts
@@ -238,14 +241,14 @@ def make_batches(x: np.ndarray, y: np.ndarray, steps: int, batch_size: int):
             for i in range(steps)]
 
 
-def run_repeat(ctx: Ctx, batches, seed: int) -> list[dict]:
-    """One repeat of one cell on its device."""
+def run_repeat(ctx: Ctx, batches, seed: int, probe_pass: bool) -> list[dict]:
+    """One pass of one repeat of one cell on its device, from a fresh seeded model."""
     with tf.device("/GPU:0" if ctx.device == "gpu" else "/CPU:0"):
         setup(ctx, seed)
         sync = _sync_fn(ctx.device)
         if ctx.api == "loop":
-            return run_loop(ctx, batches, sync)
-        return run_fit(ctx, batches, sync)
+            return run_loop(ctx, batches, sync, probe_pass)
+        return run_fit(ctx, batches, sync, probe_pass)
 
 
 def reference_step_s(ctx: Ctx, batches, seed: int, rounds: int) -> float:

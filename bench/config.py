@@ -28,7 +28,7 @@ class Profile:
 
 PROFILES = {
     # CI: enough steps to see a change and a schedule move, one repeat.
-    "quick": Profile(steps=12, repeats=1, warmup=2),
+    "quick": Profile(steps=10, repeats=1, warmup=2),
     # Publishable: long enough for stable medians, repeats for spread.
     "full": Profile(steps=60, repeats=3, warmup=5),
 }

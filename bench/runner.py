@@ -68,6 +68,10 @@ class Worker:
     hello: dict = field(default_factory=dict)
 
     def start(self) -> dict:
+        self.spawn()
+        return self.wait_hello()
+
+    def spawn(self) -> None:
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"))
         env.pop("TF_USE_LEGACY_KERAS", None)
         if self.group == "legacy":
@@ -78,6 +82,8 @@ class Worker:
             [sys.executable, "-m", "bench.worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=open(self.log, "ab"), env=env, text=True, bufsize=1,
         )
+
+    def wait_hello(self) -> dict:
         msg = self._read()
         if msg is None or "hello" not in msg:
             raise RuntimeError(f"worker failed to start; see {self.log}")
@@ -152,7 +158,11 @@ def run_matrix(cfg: Config, progress: bool | None = None) -> tuple[list[dict], l
     pin = n_workers <= len(cores)
     logdir = Path(tempfile.mkdtemp(prefix="lr-bench-"))
     workers = [Worker("keras3", cores[i] if pin else None, logdir / f"worker{i}.log") for i in range(n_workers)]
-    hello = workers[0].start()
+    for w in workers:  # import TensorFlow in every worker at once
+        w.spawn()
+    hello = workers[0].wait_hello()
+    for w in workers[1:]:
+        w.wait_hello()
     specs = plan(cfg, gpus=bool(hello.get("gpus")))
     specs.sort(key=lambda s: env_group(s["flavour"]) != "keras3")  # keras3 first; stable otherwise
 

@@ -96,15 +96,20 @@ class CellRunner:
         rates = Rates.for_optimizer(spec["optimizer"])
         step_rows, times, traces, errors = [], [], [], []
         for r in range(spec["repeats"]):
-            ctx = cell.Ctx(scenario, FLAVOURS[spec["flavour"]], spec["api"], spec["mode"], spec["device"],
-                           spec["optimizer"], rates, spec["change_step"], spec["steps"])
-            rows = cell.run_repeat(ctx, batches, spec["seed"] + r)
-            for s in rows:
-                s.update({k: row[k] for k in KEY}, repeat=r)
+            # Two passes from the same seed: the probe pass measures the LRs; the timing pass
+            # times the same steps with nothing else between the clock reads.
+            passes = {}
+            for probe_pass in (True, False):
+                ctx = cell.Ctx(scenario, FLAVOURS[spec["flavour"]], spec["api"], spec["mode"], spec["device"],
+                               spec["optimizer"], rates, spec["change_step"], spec["steps"])
+                passes[probe_pass] = cell.run_repeat(ctx, batches, spec["seed"] + r, probe_pass)
+                errors.append(ctx.error)
+            rows = passes[True]
+            for s, timed in zip(rows, passes[False]):
+                s.update({k: row[k] for k in KEY}, repeat=r, step_s=timed["step_s"], traces=timed["traces"])
             step_rows += rows
             times.append([s["step_s"] for s in rows])
             traces.append([s["traces"] for s in rows])
-            errors.append(ctx.error)
         after = [s for s in step_rows if s["step"] >= spec["change_step"]]
         col = lambda name: np.array([s[name] for s in after], dtype=np.float64)  # noqa: E731
         raised = next((e for e in errors if e), "")
