@@ -65,7 +65,7 @@ def _read_csv(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
 def read_cells(folder) -> pd.DataFrame:
     df = _read_csv(Path(folder) / CELLS_CSV, CELLS)
     for col in ("scenario", "flavour", "api", "mode", "device", "optimizer", "status", "verdict", "error"):
-        df[col] = df[col].fillna("").astype(str)
+        df[col] = df[col].astype(object).fillna("").astype(str)
     df["reported_ok"] = df["reported_ok"].map({True: True, False: False, "True": True, "False": False})
     return df
 

@@ -1,0 +1,31 @@
+import numpy as np
+import pytest
+
+from bench import timing, verdict
+
+
+def test_verdicts():
+    intended, baseline = np.array([0.1, 0.1]), np.array([0.01, 0.01])
+    assert verdict.verdict(intended * (1 + 5e-4), intended, baseline, raised=False) == "effective"
+    assert verdict.verdict(baseline, intended, baseline, raised=False) == "ignored"
+    assert verdict.verdict(np.array([0.1, 0.05]), intended, baseline, raised=False) == "wrong"
+    assert verdict.verdict(intended * 1.002, intended, baseline, raised=False) == "wrong"
+    assert verdict.verdict(intended, intended, baseline, raised=True) == "raises"
+    assert verdict.verdict(np.array([np.nan, 0.1]), intended, baseline, raised=False) == "wrong"
+
+
+def test_reported_ok_needs_every_step():
+    eff = np.array([0.1, 0.1, 0.1])
+    assert verdict.reported_ok(eff, eff)
+    assert not verdict.reported_ok(np.array([0.1, 0.01, 0.1]), eff)
+    assert not verdict.reported_ok(np.array([np.nan] * 3), eff)
+
+
+def test_timing_summary_separates_first_call_and_retraces():
+    times = [[1.0, 0.02, 0.01, 0.01, 0.05, 0.01, 0.01]]
+    traces = [[1, 1, 1, 1, 2, 2, 2]]
+    s = timing.summarise(times, traces, warmup=1)
+    assert s["first_call_s"] == 1.0
+    assert s["step_s_median"] == pytest.approx(0.01)
+    assert s["step_s_iqr"] == pytest.approx(0.0)
+    assert s["retrace_s"] == pytest.approx(0.04)
