@@ -18,6 +18,7 @@ CELLS = KEY + (
     "first_call_s",  # trace/compile plus first step, median over repeats
     "step_s_median",
     "step_s_iqr",
+    "noisy",         # step_s_iqr > NOISY_IQR x step_s_median: do not trust this cell's timing
     "reference_s",   # bare loop of the static step, same worker, flavour, mode, device, optimizer
     "step_ratio",    # step_s_median / reference_s
     "steps",
@@ -37,6 +38,8 @@ STEPS = KEY + (
     "step_s",
     "traces",        # cumulative tracing count after this step
 )
+
+NOISY_IQR = 0.25
 
 STATUSES = ("ok", "skipped", "error")
 VERDICTS = ("effective", "ignored", "wrong", "raises")

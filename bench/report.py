@@ -17,7 +17,7 @@ Legend: ✅ **effective** the effective LR (measured from the weights) followed 
 at every step after the change · ❌ **ignored** nothing raised, but the LR carried on as if nothing
 had changed · ⚠️ **wrong** it changed, but not to what was intended · 💥 **raises** the change
 statement raised · {MISREPORTED} the LR that `optimizer.learning_rate` reported differed from the
-effective LR after the change · ×r median step time over the bare compiled static loop in the same
+effective LR after the change · ~ noisy timing (IQR over 25 % of the median) · ×r median step time over the bare compiled static loop in the same
 worker. Where the optimizers disagree, each is shown.
 """
 
@@ -33,6 +33,8 @@ def _cell(group: pd.DataFrame) -> str:
         text = ", ".join(f"{o}: {MARK.get(v, v)}" for o, v in sorted(verdicts.items()))
     if (ok["reported_ok"] == False).any():  # noqa: E712 (a column of bools)
         text += f" {MISREPORTED}"
+    if ok["noisy"].astype(str).eq("True").any():
+        text += " ~"
     ratio = pd.to_numeric(ok["step_ratio"], errors="coerce").median()
     if pd.notna(ratio):
         text += f" ×{ratio:.2f}"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from bench.columns import NOISY_IQR
+
 
 def summarise(step_times: list[list[float]], traces: list[list[int]], warmup: int) -> dict:
     """``step_times[r][s]``: seconds of step ``s`` in repeat ``r``; ``traces`` the cumulative counts.
@@ -28,5 +30,6 @@ def summarise(step_times: list[list[float]], traces: list[list[int]], warmup: in
         first_call_s=float(np.median(first)) if first else float("nan"),
         step_s_median=median,
         step_s_iqr=float(q75 - q25),
+        noisy=bool(steady) and float(q75 - q25) > NOISY_IQR * median,
         retrace_s=retrace,
     )

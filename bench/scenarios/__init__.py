@@ -61,6 +61,8 @@ class Scenario:
     """Base: a float-initialised optimizer that is never changed (override what differs)."""
 
     id: str = ""
+    #: position in listings and tables (core scenarios first, then by id)
+    rank: int = 100
     apis: tuple[str, ...] = APIS
     modes: tuple[str, ...] = MODES
     optimizers: tuple[str, ...] = OPTIMIZERS
@@ -124,6 +126,9 @@ def register(cls: type[Scenario]) -> type[Scenario]:
 def _load_all() -> None:
     for info in pkgutil.iter_modules(__path__):
         importlib.import_module(f"{__name__}.{info.name}")
+    ordered = sorted(REGISTRY.items(), key=lambda kv: (kv[1].rank, kv[0]))
+    REGISTRY.clear()
+    REGISTRY.update(ordered)
 
 
 _load_all()

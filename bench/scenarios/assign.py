@@ -6,6 +6,7 @@ class Assign(Scenario):
     """`optimizer.learning_rate.assign(new)` on a float-initialised optimizer."""
 
     id = "assign"
+    rank = 1
 
     def change(self, ctx):
         ctx.optimizer.learning_rate.assign(ctx.rates.new)

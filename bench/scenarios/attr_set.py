@@ -6,6 +6,7 @@ class AttrSet(Scenario):
     """`optimizer.learning_rate = new` on a float-initialised optimizer (plain `=` assignment)."""
 
     id = "attr-set"
+    rank = 2
 
     def change(self, ctx):
         ctx.optimizer.learning_rate = ctx.rates.new

@@ -6,6 +6,7 @@ class ScheduleDecay(Scenario):
     """An `ExponentialDecay` schedule from the start, never changed."""
 
     id = "schedule-decay"
+    rank = 3
 
     def initial_lr(self, ctx):
         return ctx.rates.schedule.build(ctx)

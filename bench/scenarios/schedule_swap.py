@@ -6,6 +6,7 @@ class ScheduleSwap(Scenario):
     """`optimizer.learning_rate = <new ExponentialDecay>` on a schedule-initialised optimizer."""
 
     id = "schedule-swap"
+    rank = 4
 
     def initial_lr(self, ctx):
         return ctx.rates.schedule.build(ctx)
