@@ -225,6 +225,8 @@ def run_fit(ctx: Ctx, batches, sync, probe_pass: bool) -> list[dict]:
         run_eagerly=ctx.mode == "eager", jit_compile=ctx.mode == "xla",
         **ctx.scenario.compile_kwargs(ctx),
     )
+    if ctx.mode == "xla" and not ctx.model.jit_compile:
+        raise RuntimeError("jit_compile=True was dropped by Keras: this cell would not run under XLA")
     x = np.concatenate([b[0] for b in batches])
     y = np.concatenate([b[1] for b in batches])
     ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(len(batches[0][0]))

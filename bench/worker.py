@@ -32,6 +32,9 @@ def versions() -> dict:
         except Exception:
             info[name] = None
     info["gpus"] = [d.name for d in tf.config.list_physical_devices("GPU")]
+    from tensorflow.python.framework import config as tf_config
+
+    info["op_determinism"] = tf_config.is_op_determinism_enabled()
     info["core"] = os.environ.get("LR_BENCH_CORE")
     info["legacy_keras_env"] = os.environ.get("TF_USE_LEGACY_KERAS", "")
     info["intra_op_threads"] = tf.config.threading.get_intra_op_parallelism_threads()
@@ -139,7 +142,10 @@ def main() -> None:
         tf.config.threading.set_intra_op_parallelism_threads(1)
         tf.config.threading.set_inter_op_parallelism_threads(1)
 
-    if os.environ.get("LR_BENCH_DETERMINISTIC", "1") == "1":
+    # Off by default: with op determinism on, Keras 3's fit silently drops jit_compile=True
+    # (model_supports_jit), so "xla" fit cells would not be XLA. Pinned single-threaded workers
+    # give repeatable CPU results without it.
+    if os.environ.get("LR_BENCH_DETERMINISTIC", "0") == "1":
         tf.config.experimental.enable_op_determinism()
     info = versions()
     out.write(json.dumps({"hello": info}) + "\n")
