@@ -1,0 +1,487 @@
+"""Catch it in your own training: the effective LR of a user's model, and a retrace guard.
+
+The bench's probe, pointed at arbitrary user code. The learning rate is solved from the weights
+before and after a step, never read from the optimizer; the update direction that least squares
+needs comes from the step itself:
+
+- SGD: the gradients the train step hands to the optimizer, copied into variables of ours by a
+  hook on the optimizer instance (``apply`` in Keras 3, ``apply_gradients`` in tf_keras). The copy
+  sits behind a ``tf.cond`` on a flag we raise only on measured steps, so the other steps pay for
+  one predicate. With momentum ``mu`` the update is ``m = mu*m - lr*g; w += m`` (Nesterov:
+  ``w += mu*m - lr*g``, with the new ``m``), so with the slot read before the step,
+  ``dW - mu*m_old = -lr*g`` (Nesterov: ``dW - mu**2*m_old = -lr*(1+mu)*g``).
+- Adam / AdamW: the moment slots after the step; no gradients needed (see ``bench.probe``).
+- Decoupled weight decay (AdamW, or ``weight_decay=`` on any Keras optimizer) runs first as
+  ``w -= lr*wd*w``; it is linear in the same ``lr``, so ``wd*w_before`` joins the direction of
+  every variable the optimizer decays.
+
+Other optimizers, and settings that bend the update (clipping, gradient accumulation, loss
+scaling, AMSGrad), are refused: the LR could not be solved honestly from their weights.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import math
+import warnings
+from typing import Callable
+
+import numpy as np
+import tensorflow as tf
+
+from bench import probe
+from bench.flavours import FLAVOURS
+
+ON_MISMATCH = ("warn", "raise")
+SUPPORTED = "SGD (with or without momentum, Nesterov too), Adam, AdamW"
+
+
+class LRMismatchError(AssertionError):
+    """The effective learning rate differs from the reported or the expected one."""
+
+
+class LRMismatchWarning(UserWarning):
+    """The effective learning rate differs from the reported or the expected one."""
+
+
+class RetraceError(RuntimeError):
+    """A guarded ``tf.function`` was traced more often than allowed."""
+
+
+# -- which optimizer, which update rule --------------------------------------------------------
+
+def _family(opt) -> str:
+    module = type(opt).__module__
+    if module.startswith("tf_keras"):
+        return "tf_keras_legacy" if ".optimizers.legacy" in module else "tf_keras"
+    if module.startswith("keras"):
+        return "keras3"
+    return ""
+
+
+def _rule(opt) -> str:
+    """'sgd' or 'adam' (AdamW is an Adam plus decoupled decay), else a ValueError naming both."""
+    names = {c.__name__ for c in type(opt).__mro__ if c.__module__.split(".")[0] in ("keras", "tf_keras")}
+    rule = "adam" if names & {"Adam", "AdamW"} else "sgd" if "SGD" in names else ""
+    if not rule or not _family(opt):
+        raise ValueError(f"EffectiveLRMonitor cannot measure optimizer={type(opt).__module__}.{type(opt).__name__}; "
+                         f"supported: {SUPPORTED} from Keras 3 or tf_keras")
+    bent = [k for k in ("clipnorm", "clipvalue", "global_clipnorm", "gradient_accumulation_steps", "loss_scale_factor")
+            if getattr(opt, k, None)]
+    if getattr(opt, "amsgrad", False):
+        bent.append("amsgrad")
+    if bent:
+        raise ValueError(f"EffectiveLRMonitor cannot solve the LR of {type(opt).__name__} with {', '.join(bent)} set: "
+                         f"they change the update; supported: plain {SUPPORTED}")
+    return rule
+
+
+def _num(x) -> float:
+    x = x.numpy() if hasattr(x, "numpy") else x
+    return float(np.asarray(x))
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.6g}" if math.isfinite(x) else "n/a"
+
+
+def _is_schedule(x) -> bool:
+    return any(c.__name__ == "LearningRateSchedule" for c in type(x).__mro__)
+
+
+def reported_lr(opt) -> float:
+    """The LR the optimizer says it will use for its next step; NaN when it is no number.
+
+    A schedule is evaluated at the iteration count, as the step will. tf_keras's public
+    ``learning_rate`` returns, under a schedule, the value it computed at the previous step, so
+    its configured schedule (``_learning_rate``) is evaluated instead.
+    """
+    try:
+        lr = opt.learning_rate
+        configured = getattr(opt, "_learning_rate", lr)
+        if _is_schedule(configured):
+            lr = configured(opt.iterations)
+        elif _is_schedule(lr):
+            lr = lr(opt.iterations)
+        elif callable(lr) and not hasattr(lr, "numpy"):
+            lr = lr()
+        return _num(lr)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+# -- the measurement, shared by the callback and the loop watcher -----------------------------
+
+def _check_args(expected, rtol, on_mismatch, every) -> None:
+    if not (isinstance(every, int) and not isinstance(every, bool) and every >= 1):
+        raise ValueError(f"every={every!r}: expected a positive integer number of steps")
+    if isinstance(rtol, bool) or not (isinstance(rtol, (int, float)) and math.isfinite(rtol) and rtol > 0):
+        raise ValueError(f"rtol={rtol!r}: expected a positive finite number")
+    if on_mismatch is not None and on_mismatch not in ON_MISMATCH:
+        raise ValueError(f"on_mismatch={on_mismatch!r}: expected one of {', '.join(ON_MISMATCH)}")
+    if expected is not None and not callable(expected):
+        raise ValueError(f"expected={expected!r}: expected a callable step -> learning rate")
+
+
+class _Probe:
+    def __init__(self, model, optimizer, expected, rtol, on_mismatch, every, log_dir):
+        _check_args(expected, rtol, on_mismatch, every)
+        self.model, self.opt = model, optimizer
+        self.rule, self.family = _rule(optimizer), _family(optimizer)
+        self.expected, self.rtol, self.on_mismatch, self.every = expected, rtol, on_mismatch, every
+        self.log_dir, self.writer = log_dir, None
+        self.records: list[dict] = []
+        self.count = 0          # steps seen; every `every`-th is measured
+        self._pre = None
+        self._hooked = None
+
+    # The hook: copy the step's gradients into our variables, on measured steps only.
+    def install(self) -> None:
+        if not getattr(self.opt, "built", getattr(self.opt, "_built", False)) or (
+                self.family == "tf_keras_legacy" and not self.opt.weights):
+            # Slots exist before the first step, for the momentum read before it, and building
+            # inside a traced step would cost that step an extra trace.
+            FLAVOURS[self.family].build(self.opt, self.model.trainable_variables)
+        if self.log_dir is not None and self.writer is None:
+            self.writer = tf.summary.create_file_writer(str(self.log_dir))
+        if self.rule != "sgd" or self._hooked:
+            return
+        with tf.init_scope():
+            self._armed = tf.Variable(False, trainable=False, name="lr_watch_armed")
+            self._captured = tf.Variable(0, dtype=tf.int64, trainable=False, name="lr_watch_captured")
+            self._stash = {id(v): tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False, name="lr_watch_grad")
+                           for v in self.model.trainable_variables}
+        opt, name = self.opt, "apply" if self.family == "keras3" else "apply_gradients"
+        original = getattr(opt, name)
+
+        if name == "apply":
+            def hooked(grads, trainable_variables=None):
+                grads = list(grads)
+                if trainable_variables is not None:
+                    trainable_variables = list(trainable_variables)
+                self._capture(grads, trainable_variables if trainable_variables is not None else opt._trainable_variables)
+                return original(grads, trainable_variables)
+        else:
+            def hooked(grads_and_vars, *args, **kwargs):
+                pairs = list(grads_and_vars)
+                self._capture([g for g, _ in pairs], [v for _, v in pairs])
+                return original(pairs, *args, **kwargs)
+
+        setattr(opt, name, hooked)
+        self._hooked = name
+
+    def _capture(self, grads, variables) -> None:
+        pairs = [(self._stash[id(v)], g) for g, v in zip(grads, variables) if g is not None and id(v) in self._stash]
+
+        def copy():
+            for slot, g in pairs:
+                slot.assign(tf.cast(tf.convert_to_tensor(g), slot.dtype))
+            self._captured.assign_add(1)
+            return tf.constant(True)
+
+        tf.cond(self._armed, copy, lambda: tf.constant(False))
+
+    def uninstall(self) -> None:
+        if self._hooked:
+            with contextlib.suppress(AttributeError):
+                delattr(self.opt, self._hooked)
+            self._hooked = None
+        if self.writer is not None:
+            self.writer.flush()
+
+    # Around one step.
+    def begin(self) -> bool:
+        """Take what the step will change; True when this step is measured."""
+        self.count += 1
+        if (self.count - 1) % self.every:
+            return False
+        opt, variables = self.opt, self.model.trainable_variables
+        pre = dict(step=int(_num(opt.iterations)), reported=reported_lr(opt),
+                   before=[v.numpy() for v in variables])
+        if self.rule == "sgd":
+            pre["momentum"] = self._momentum_slots(variables)
+            pre["captured"] = int(self._captured.numpy())
+            self._armed.assign(True)
+        self._pre = pre
+        return True
+
+    def end(self) -> dict | None:
+        pre, self._pre = self._pre, None
+        if pre is None:
+            return None
+        if self.rule == "sgd":
+            self._armed.assign(False)
+            if int(self._captured.numpy()) == pre["captured"]:
+                raise RuntimeError("the train step did not pass its gradients through the watched optimizer: it was "
+                                   "traced before the watch began, or it updates the weights without the optimizer; "
+                                   "start the watch before the step is first called")
+        eff = self._effective(pre)
+        expected = float(self.expected(pre["step"])) if self.expected is not None else math.nan
+        rec = dict(step=pre["step"], lr_effective=eff, lr_reported=pre["reported"], lr_expected=expected)
+        self.records.append(rec)
+        if self.writer is not None:
+            with self.writer.as_default():
+                for key in ("lr_effective", "lr_reported", "lr_expected"):
+                    if math.isfinite(rec[key]):
+                        tf.summary.scalar(key, rec[key], step=rec["step"])
+        self._check(rec)
+        return rec
+
+    def _check(self, rec) -> None:
+        eff = rec["lr_effective"]
+        if self.on_mismatch is None or not math.isfinite(eff):  # no update to solve from: nothing to compare
+            return
+        off = [what for what, ref in (("reported", rec["lr_reported"]), ("expected", rec["lr_expected"]))
+               if math.isfinite(ref) and abs(eff - ref) > self.rtol * abs(ref)]
+        if not off:
+            return
+        msg = (f"step {rec['step']}: the effective learning rate {eff:.6g} (solved from the weights) does not match "
+               f"the {' or the '.join(off)} one: optimizer.learning_rate reports {_fmt(rec['lr_reported'])}, "
+               f"expected {_fmt(rec['lr_expected'])} (rtol={self.rtol:g})")
+        if self.on_mismatch == "raise":
+            raise LRMismatchError(msg)
+        warnings.warn(msg, LRMismatchWarning, stacklevel=3)
+
+    # The update rule, solved for lr.
+    def _momentum_slots(self, variables):
+        mu = self._momentum()
+        if mu == 0.0:
+            return None
+        opt = self.opt
+        if self.family == "tf_keras_legacy":
+            return [opt.get_slot(v, "momentum").numpy() for v in variables]
+        if self.family == "keras3":
+            return [opt.momentums[opt._get_variable_index(v)].numpy() for v in variables]
+        return [opt.momentums[opt._index_dict[opt._var_key(v)]].numpy() for v in variables]
+
+    def _momentum(self) -> float:
+        if self.family == "tf_keras_legacy":
+            return _num(self.opt._get_hyper("momentum")) if self.opt._momentum else 0.0
+        return float(self.opt.momentum)
+
+    def _decay(self, variables, before):
+        """``wd * w_before`` for each variable the optimizer decays, else None."""
+        wd = getattr(self.opt, "weight_decay", None)
+        if not wd:
+            return None
+        return [float(wd) * b if self.opt._use_weight_decay(v) else np.zeros_like(b) for v, b in zip(variables, before)]
+
+    def _effective(self, pre) -> float:
+        opt, variables, before = self.opt, self.model.trainable_variables, pre["before"]
+        after = [v.numpy() for v in variables]
+        decay = self._decay(variables, before)
+        flavour = FLAVOURS[self.family]
+        if self.rule == "adam":
+            m, v = flavour.adam_slots(opt, variables)
+            b1, b2, eps = flavour.adam_hyper(opt)
+            t = int(_num(opt.iterations))
+            if decay is None:
+                return probe.adam_lr(before, after, m, v, t, b1, b2, eps)
+            c = math.sqrt(1.0 - b2**t) / (1.0 - b1**t)
+            direction = [c * mi / (np.sqrt(vi.astype(np.float64)) + eps) + d for mi, vi, d in zip(m, v, decay)]
+            return probe.sgd_lr(before, after, direction)
+        grads = [self._stash[id(v)].numpy().astype(np.float64) for v in variables]
+        mu, m_old = self._momentum(), pre["momentum"]
+        gain, carry = (1.0 + mu, mu * mu) if getattr(opt, "nesterov", False) else (1.0, mu)
+        direction = [gain * g for g in grads]
+        if decay is not None:
+            direction = [u + d for u, d in zip(direction, decay)]
+        if m_old is not None:
+            after = [a - carry * m for a, m in zip(after, m_old)]
+        return probe.sgd_lr(before, after, direction)
+
+
+# -- model.fit -------------------------------------------------------------------------------
+
+class EffectiveLRMonitor(tf.keras.callbacks.Callback):
+    """Measures the effective LR of ``model.fit`` from the weights and checks it.
+
+    Every ``every`` steps it solves the LR the step really applied, compares it with what
+    ``optimizer.learning_rate`` reports and, if given, with ``expected(step)`` (``step`` is the
+    optimizer's iteration count before the step), and warns or raises (``on_mismatch``) past
+    ``rtol``. The last measured values of each epoch go into the ``History`` as ``lr_effective``,
+    ``lr_reported`` and ``lr_expected``; every measured step is in ``records`` and, with
+    ``log_dir``, in TensorBoard scalars of those names.
+
+    It subclasses ``tf.keras.callbacks.Callback``: the Keras TensorFlow is set up for (tf_keras
+    when ``TF_USE_LEGACY_KERAS=1``). The train function is rebuilt when training begins, so the
+    gradient hook (SGD) is part of the traced step.
+    """
+
+    def __init__(self, expected: Callable[[int], float] | None = None, *, every: int = 1, rtol: float = 1e-3,
+                 on_mismatch: str = "warn", log_dir=None):
+        super().__init__()
+        _check_args(expected, rtol, on_mismatch, every)  # now, not when fit starts
+        self._args = dict(expected=expected, rtol=rtol, on_mismatch=on_mismatch, every=every, log_dir=log_dir)
+        self.probe: _Probe | None = None
+        self.records: list[dict] = []
+
+    def on_train_begin(self, logs=None):
+        model = self.model
+        spe = getattr(model, "steps_per_execution", None) or getattr(model, "_steps_per_execution", None) or 1
+        if int(_num(spe)) != 1:
+            raise ValueError(f"steps_per_execution={int(_num(spe))}: EffectiveLRMonitor needs 1, so that each "
+                             "callback sees a single step")
+        self.probe = _Probe(model, model.optimizer, **self._args)
+        self.probe.records = self.records
+        self.probe.install()
+        model.make_train_function(force=True)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.probe.begin()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.probe.end()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None and self.records:
+            logs.update({k: v for k, v in self.records[-1].items() if k != "step" and math.isfinite(v)})
+
+    def on_train_end(self, logs=None):
+        if self.probe is not None:
+            self.probe.uninstall()
+        self.model.train_function = None  # the next fit traces without our hook
+
+
+# -- custom loops ----------------------------------------------------------------------------
+
+class LRWatch:
+    """What ``watch_lr`` returns: wrap each train step in ``step()``, or the step function in ``wrap``."""
+
+    def __init__(self, probe_: _Probe):
+        self.probe = probe_
+
+    @property
+    def records(self) -> list[dict]:
+        return self.probe.records
+
+    def __enter__(self):
+        self.probe.install()
+        return self
+
+    def __exit__(self, *exc):
+        self.probe.uninstall()
+        return False
+
+    @contextlib.contextmanager
+    def step(self):
+        self.probe.begin()
+        yield
+        self.probe.end()
+
+    def wrap(self, fn):
+        @functools.wraps(fn)
+        def watched(*args, **kwargs):
+            with self.step():
+                return fn(*args, **kwargs)
+        return watched
+
+
+def watch_lr(model, optimizer, expected: Callable[[int], float] | None = None, *, every: int = 1,
+             rtol: float = 1e-3, on_mismatch: str = "warn", log_dir=None) -> LRWatch:
+    """The monitor for a custom training loop; enter it before the train step is first called.
+
+    ``with watch_lr(model, opt) as w: ... with w.step(): train_step(x, y)`` (or
+    ``step = w.wrap(train_step)``). Arguments as for ``EffectiveLRMonitor``.
+    """
+    return LRWatch(_Probe(model, optimizer, expected, rtol, on_mismatch, every, log_dir))
+
+
+def measure_step(model, optimizer, step_fn, batch) -> float:
+    """Run ``step_fn(*batch)`` once and return the LR it applied, solved from the weights."""
+    with watch_lr(model, optimizer) as w:
+        w.probe.on_mismatch = None
+        with w.step():
+            step_fn(*batch) if isinstance(batch, (tuple, list)) else step_fn(batch)
+    return w.records[-1]["lr_effective"]
+
+
+# -- retrace guard ---------------------------------------------------------------------------
+
+def _describe(x) -> str:
+    if isinstance(x, tf.Variable) or type(x).__name__.endswith("Variable"):
+        return f"Variable(shape={tuple(x.shape)}, dtype={tf.as_dtype(x.dtype).name})"
+    if isinstance(x, (tf.Tensor, np.ndarray)):
+        shape = x.shape.as_list() if hasattr(x.shape, "as_list") else list(x.shape)
+        return f"TensorSpec(shape={tuple(shape)}, dtype={tf.as_dtype(x.dtype).name})"
+    if isinstance(x, (list, tuple)):
+        inner = ", ".join(_describe(i) for i in x)
+        return f"[{inner}]" if isinstance(x, list) else f"({inner})"
+    if isinstance(x, dict):
+        return "{" + ", ".join(f"{k!r}: {_describe(v)}" for k, v in x.items()) + "}"
+    return f"{x!r} (Python {type(x).__name__})"
+
+
+def _signature(fn, args, kwargs) -> str:
+    try:
+        bound = inspect.signature(fn).bind(*args, **kwargs)
+        parts = [f"{k}={_describe(v)}" for k, v in bound.arguments.items()]
+    except (TypeError, ValueError):
+        parts = [_describe(a) for a in args] + [f"{k}={_describe(v)}" for k, v in kwargs.items()]
+    return ", ".join(parts)
+
+
+class max_traces:  # noqa: N801 - used as a decorator and a context, like contextlib's
+    """Raise ``RetraceError`` when a ``tf.function`` is traced more than ``n`` times.
+
+    As a decorator (on a ``tf.function`` or a plain function, which it wraps in one) it raises at
+    the trace that goes over ``n``, before that trace runs, naming the function, the trace count
+    and the arguments that caused it: a Python number passed where a tensor belongs retraces at
+    each new value. As a context, ``with max_traces(n, fn):`` checks on exit the traces ``fn``
+    made inside the block. The count is of traces of the Python function, so a first call that
+    creates variables (an unbuilt optimizer, for one) costs an extra trace.
+    """
+
+    def __init__(self, n: int, fn=None):
+        if not (isinstance(n, int) and not isinstance(n, bool) and n >= 1):
+            raise ValueError(f"max_traces(n={n!r}): expected a positive integer number of traces")
+        self.n, self.fn, self.traces = n, fn, 0
+        self._start = None
+
+    def __call__(self, fn):
+        is_tf = hasattr(fn, "python_function") and hasattr(fn, "experimental_get_tracing_count")
+        python_fn = fn.python_function if is_tf else fn
+        name = getattr(python_fn, "__qualname__", repr(python_fn))
+
+        autograph = getattr(fn, "_autograph", True)
+        # Converted up front and the wrapper left alone, so our error reaches the caller as
+        # itself rather than re-wrapped by AutoGraph's handler.
+        body = tf.autograph.to_graph(python_fn) if autograph else python_fn
+
+        @functools.wraps(python_fn)
+        def counted(*args, **kwargs):
+            self.traces += 1
+            if self.traces > self.n:
+                raise RetraceError(f"{name} was traced {self.traces} times (max_traces allows {self.n}); the new "
+                                   f"trace was for {name}({_signature(python_fn, args, kwargs)}): pass values that "
+                                   "change between calls as tensors, not Python numbers")
+            return body(*args, **kwargs)
+
+        if not is_tf:
+            return tf.function(counted, autograph=False)
+        return tf.function(counted, input_signature=fn.input_signature, jit_compile=getattr(fn, "_jit_compile", None),
+                           reduce_retracing=getattr(fn, "_reduce_retracing", False), autograph=False)
+
+    def __enter__(self):
+        if self.fn is None or not hasattr(self.fn, "experimental_get_tracing_count"):
+            raise ValueError(f"max_traces as a context needs the tf.function to watch, as in "
+                             f"'with max_traces(n, fn):'; got fn={self.fn!r}")
+        self._start = self.fn.experimental_get_tracing_count()
+        self._signatures = set(self._traced_signatures())
+        return self
+
+    def _traced_signatures(self):
+        # One line per trace: "(x: TensorSpec(...), lr: Literal[0.1]) -> ..."; we keep the inputs.
+        lines = self.fn.pretty_printed_concrete_signatures(verbose=False).splitlines()
+        return [line.split(" -> ")[0] for line in lines if line.strip()]
+
+    def __exit__(self, exc_type, *exc):
+        self.traces = self.fn.experimental_get_tracing_count() - self._start
+        if exc_type is None and self.traces > self.n:
+            new = [s for s in self._traced_signatures() if s not in self._signatures]
+            name = getattr(self.fn.python_function, "__qualname__", repr(self.fn))
+            raise RetraceError(f"{name} was traced {self.traces} times in the block (max_traces allows {self.n}); "
+                               f"new traces: {'; '.join(new)}")
+        return False
