@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 APIS = ("loop", "fit")
 MODES = ("eager", "function", "xla")
@@ -51,7 +51,10 @@ class Config:
     data: str | None = None     # path to an mnist.npz; None: synthetic
     out: str = "results"
     lessons: bool = True
-    extra: dict = field(default_factory=dict)
+    workers: int | None = None        # None: one per usable core
+    cell_timeout: float | None = None  # seconds; None: no limit
+    resume: bool = False
+    force: bool = False
 
     def resolved(self) -> "Config":
         p = PROFILES[self.profile]

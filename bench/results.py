@@ -22,16 +22,36 @@ class ResultsError(ValueError):
     """A results folder or file that cannot be read as lr-bench results."""
 
 
-def atomic_write(path: Path, text: str) -> None:
-    path = Path(path)
+def _stage(path: Path, text: str) -> Path:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
-        os.replace(tmp, path)
+            f.flush()
+            os.fsync(f.fileno())
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return Path(tmp)
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` all at once: readers see the old file or the new one."""
+    atomic_write_all({Path(path): text})
+
+
+def atomic_write_all(files: dict[Path, str]) -> None:
+    """Write every file to a temporary name first, then rename them all, so a failure while
+    writing leaves the previous files untouched."""
+    staged = {}
+    try:
+        for path, text in files.items():
+            staged[path] = _stage(Path(path), text)
+        for path, tmp in staged.items():
+            os.replace(tmp, path)
+    finally:
+        for tmp in staged.values():
+            tmp.unlink(missing_ok=True)
 
 
 def cells_frame(rows: list[dict]) -> pd.DataFrame:
@@ -44,9 +64,11 @@ def steps_frame(rows: list[dict]) -> pd.DataFrame:
 
 def write(out: Path, cells: pd.DataFrame, steps: pd.DataFrame, meta: dict) -> None:
     out = Path(out)
-    atomic_write(out / STEPS_CSV, steps.to_csv(index=False))
-    atomic_write(out / META_JSON, json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
-    atomic_write(out / CELLS_CSV, cells.to_csv(index=False))
+    atomic_write_all({
+        out / STEPS_CSV: steps.to_csv(index=False),
+        out / CELLS_CSV: cells.to_csv(index=False),
+        out / META_JSON: json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n",
+    })
 
 
 def _read_csv(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
@@ -77,8 +99,11 @@ def read_steps(folder) -> pd.DataFrame:
 def read_meta(folder) -> dict:
     path = Path(folder) / META_JSON
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        meta = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ResultsError(f"{path}: no such file; expected lr-bench results") from None
     except (OSError, ValueError) as e:
         raise ResultsError(f"{path}: not readable JSON ({type(e).__name__})") from None
+    if not isinstance(meta, dict):
+        raise ResultsError(f"{path}: expected a JSON object, found {type(meta).__name__}")
+    return meta

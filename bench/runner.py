@@ -2,8 +2,9 @@
 
 Workers import TensorFlow once each and run one cell at a time. Each worker is pinned to a core
 of its own with one TensorFlow thread, so timing runs never share a core. Flavours that need
-``TF_USE_LEGACY_KERAS=1`` get workers started with it. The runner never plots and never imports
-TensorFlow.
+``TF_USE_LEGACY_KERAS=1`` get workers started with it. A worker that dies or hangs costs only its
+current cell; every finished cell is stored at once (``bench.store``), so a killed run can be
+resumed. The runner never plots and never imports TensorFlow.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import os
 import platform
 import queue
+import signal
 import subprocess
 import sys
 import tempfile
@@ -26,6 +28,7 @@ from bench.columns import KEY
 from bench.config import Config
 from bench.flavours import FLAVOURS
 from bench.scenarios import REGISTRY
+from bench.store import Store, cell_key, fingerprint
 
 
 def plan(cfg: Config, gpus: bool) -> list[dict]:
@@ -57,15 +60,33 @@ def env_group(flavour: str) -> str:
     return "legacy" if FLAVOURS[flavour].legacy_env else "keras3"
 
 
+def _die_with_parent() -> None:
+    # Linux: the worker gets SIGKILL when the runner dies, even by kill -9, so none is orphaned.
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def error_row(spec: dict, message: str) -> dict:
+    row = {k: spec[k] for k in KEY}
+    row.update(status="error", error=message, steps=spec["steps"], change_step=spec["change_step"], repeats=spec["repeats"])
+    return {"cell": row, "steps": []}
+
+
 @dataclass
 class Worker:
-    """One worker process; started lazily, restarted after a crash."""
+    """One worker process; started lazily, replaced after a crash or a hang."""
 
     group: str
     core: int | None
     log: Path
+    timeout: float | None = None  # seconds a cell may take
     proc: subprocess.Popen | None = None
     hello: dict = field(default_factory=dict)
+    _lines: queue.Queue | None = None
 
     def start(self) -> dict:
         self.spawn()
@@ -76,22 +97,31 @@ class Worker:
         env.pop("TF_USE_LEGACY_KERAS", None)
         if self.group == "legacy":
             env["TF_USE_LEGACY_KERAS"] = "1"
+        env.pop("LR_BENCH_CORE", None)
         if self.core is not None:
             env["LR_BENCH_CORE"] = str(self.core)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=open(self.log, "ab"), env=env, text=True, bufsize=1,
-        )
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "bench.worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=log, env=env, text=True, bufsize=1, preexec_fn=_die_with_parent,
+            )
+        # A thread reads the replies, so waiting for one can time out.
+        self._lines = queue.Queue()
+        threading.Thread(target=_pump, args=(self.proc.stdout, self._lines), daemon=True).start()
 
     def wait_hello(self) -> dict:
-        msg = self._read()
+        msg = self._read(timeout=300)
         if msg is None or "hello" not in msg:
-            raise RuntimeError(f"worker failed to start; see {self.log}")
+            self.kill()
+            raise RuntimeError(f"a worker failed to start (TensorFlow import?); see {self.log}")
         self.hello = msg["hello"]
         return self.hello
 
-    def _read(self) -> dict | None:
-        line = self.proc.stdout.readline()
+    def _read(self, timeout: float | None) -> dict | None:
+        try:
+            line = self._lines.get(timeout=timeout)
+        except queue.Empty:
+            raise TimeoutError from None
         return json.loads(line) if line else None
 
     def run(self, spec: dict) -> dict:
@@ -100,27 +130,39 @@ class Worker:
         try:
             self.proc.stdin.write(json.dumps({"cell": spec}) + "\n")
             self.proc.stdin.flush()
-            msg = self._read()
-        except (BrokenPipeError, ValueError):
+            msg = self._read(self.timeout)
+        except TimeoutError:
+            self.kill()
+            return error_row(spec, f"timed out after {self.timeout:g} s (--cell-timeout); worker replaced")
+        except (BrokenPipeError, OSError, ValueError):
             msg = None
         if msg is None:  # the process died inside the cell: only this cell is lost
             code = self.proc.wait()
             self.proc = None
-            row = {k: spec[k] for k in KEY}
-            row.update(status="error", error=f"worker died (exit {code}) in this cell; see {self.log}",
-                       steps=spec["steps"], change_step=spec["change_step"], repeats=spec["repeats"])
-            return {"cell": row, "steps": []}
+            how = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit {code}"
+            return error_row(spec, f"worker died ({how}) in this cell; see {self.log}")
         return msg["result"]
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.stdin.close()
             try:
+                self.proc.stdin.close()
                 self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        self.kill()
+
+
+def _pump(stream, lines: queue.Queue) -> None:
+    for line in stream:
+        lines.put(line)
+    lines.put("")  # end of stream: the worker is gone
 
 
 def usable_cores() -> list[int]:
@@ -131,9 +173,10 @@ def usable_cores() -> list[int]:
 
 
 def git_commit() -> str | None:
+    here = Path(__file__).parent
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "."], cwd=Path(__file__).parent,
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "."], cwd=here,
                                capture_output=True, text=True, timeout=5).stdout.strip()
         return out.stdout.strip() + ("+dirty" if dirty else "") if out.returncode == 0 else None
     except (OSError, subprocess.SubprocessError):
@@ -150,82 +193,98 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+class Interrupted(Exception):
+    """Ctrl-C: finished cells are stored; the run can be resumed."""
+
+
 def run_matrix(cfg: Config, progress: bool | None = None) -> tuple[list[dict], list[dict], dict]:
-    """Run every cell; returns (cell rows, step rows, meta)."""
+    """Run every cell not already stored; returns (cell rows, step rows, meta)."""
     started = datetime.now(timezone.utc)
     cores = usable_cores()
-    n_workers = max(1, int(cfg.extra.get("workers") or len(cores)))
+    n_workers = cfg.workers or len(cores)
     pin = n_workers <= len(cores)
     logdir = Path(tempfile.mkdtemp(prefix="lr-bench-"))
-    workers = [Worker("keras3", cores[i] if pin else None, logdir / f"worker{i}.log") for i in range(n_workers)]
-    for w in workers:  # import TensorFlow in every worker at once
-        w.spawn()
-    hello = workers[0].wait_hello()
-    for w in workers[1:]:
-        w.wait_hello()
-    specs = plan(cfg, gpus=bool(hello.get("gpus")))
-    specs.sort(key=lambda s: env_group(s["flavour"]) != "keras3")  # keras3 first; stable otherwise
-
-    todo: queue.Queue = queue.Queue()
-    for s in specs:
-        todo.put(s)
-    cell_rows, step_rows, hellos = [], [], {}
-    lock = threading.Lock()
-    bar = _progress(len(specs), progress)
-
-    def serve(w: Worker) -> None:
-        while True:
-            try:
-                spec = todo.get_nowait()
-            except queue.Empty:
-                return
-            group = env_group(spec["flavour"])
-            if group != w.group:
-                w.stop()
-                w.group = group
-            if w.proc is None:
-                hellos[w.group] = w.start()
-            out = w.run(spec)
-            with lock:
-                cell_rows.append(out["cell"])
-                step_rows.extend(out["steps"])
-                bar.set_postfix_str(" ".join(spec[k] for k in KEY), refresh=False)
-                bar.update(1)
-
-    hellos["keras3"] = hello
-    threads = [threading.Thread(target=serve, args=(w,), daemon=True) for w in workers]
+    workers = [Worker("keras3", cores[i] if pin else None, logdir / f"worker{i}.log", cfg.cell_timeout) for i in range(n_workers)]
+    store = Store(Path(cfg.out))
+    stop = threading.Event()
     try:
+        for w in workers:  # import TensorFlow in every worker at once
+            w.spawn()
+        hellos = {"keras3": workers[0].wait_hello()}
+        for w in workers[1:]:
+            w.wait_hello()
+        gpus = bool(hellos["keras3"].get("gpus"))
+        specs = plan(cfg, gpus)
+        done = store.start(fingerprint(cfg.to_dict(), hellos["keras3"]),
+                           resume=cfg.resume, force=cfg.force)
+        finished = {cell_key(s): done[cell_key(s)] for s in specs if cell_key(s) in done}
+        todo: queue.Queue = queue.Queue()
+        for s in sorted(specs, key=lambda s: env_group(s["flavour"]) != "keras3"):  # keras3 first
+            if cell_key(s) not in finished:
+                todo.put(s)
+        lock = threading.Lock()
+        bar = _progress(len(specs), progress, initial=len(finished))
+
+        def serve(w: Worker) -> None:
+            while not stop.is_set():
+                try:
+                    spec = todo.get_nowait()
+                except queue.Empty:
+                    return
+                group = env_group(spec["flavour"])
+                if group != w.group:
+                    w.stop()
+                    w.group = group
+                try:
+                    if w.proc is None:
+                        hellos[w.group] = w.start()
+                    out = w.run(spec)
+                except RuntimeError as e:  # could not even start a worker: record, go on
+                    out = error_row(spec, str(e))
+                if stop.is_set():
+                    return
+                store.save(out)
+                with lock:
+                    finished[cell_key(spec)] = out
+                    bar.set_postfix_str(" ".join(spec[k] for k in KEY), refresh=False)
+                    bar.update(1)
+
+        threads = [threading.Thread(target=serve, args=(w,), daemon=True) for w in workers]
         for t in threads:
             t.start()
-        for t in threads:
-            while t.is_alive():
-                t.join(0.2)
+        try:
+            for t in threads:
+                while t.is_alive():
+                    t.join(0.2)
+        except KeyboardInterrupt:
+            stop.set()
+            raise Interrupted(f"interrupted: {len(finished)} of {len(specs)} cells kept in {store.dir}; "
+                              f"run again with --resume to finish") from None
+        finally:
+            bar.close()
     finally:
         for w in workers:
-            w.stop()
-        bar.close()
+            w.kill() if stop.is_set() else w.stop()
 
-    order = {tuple(s[k] for k in KEY): i for i, s in enumerate(plan(cfg, gpus=bool(hello.get("gpus"))))}
-    cell_rows.sort(key=lambda r: order.get(tuple(r[k] for k in KEY), len(order)))
+    ordered = [finished[cell_key(s)] for s in specs if cell_key(s) in finished]
     meta = dict(
         bench_commit=git_commit(),
         started=started.isoformat(timespec="seconds"),
         finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         wall_s=round((datetime.now(timezone.utc) - started).total_seconds(), 2),
+        resumed_cells=sum(k in done for k in finished),
         cpu=cpu_model(), cores=len(cores), workers=n_workers, pinned=pin,
-        platform=platform.platform(),
-        versions={g: {k: v for k, v in h.items()} for g, h in hellos.items()},
-        config=cfg.to_dict(), cells=len(cell_rows),
+        platform=platform.platform(), versions=hellos, config=cfg.to_dict(), cells=len(ordered),
     )
-    return cell_rows, step_rows, meta
+    return [o["cell"] for o in ordered], [s for o in ordered for s in o["steps"]], meta
 
 
-def _progress(total: int, enabled: bool | None):
+def _progress(total: int, enabled: bool | None, initial: int = 0):
     from tqdm import tqdm
 
     # disable=None: tqdm shows the bar on a terminal and stays quiet otherwise
-    return tqdm(total=total, unit="cell", disable=None if enabled is None else not enabled,
-                file=sys.stderr, dynamic_ncols=True)
+    return tqdm(total=total, initial=initial, unit="cell", file=sys.stderr, dynamic_ncols=True,
+                disable=None if enabled is None else not enabled)
 
 
 def run(cfg: Config, progress: bool | None = None) -> Path:
@@ -234,9 +293,8 @@ def run(cfg: Config, progress: bool | None = None) -> Path:
 
     t0 = time.perf_counter()
     cells, steps, meta = run_matrix(cfg, progress)
-    out = Path(cfg.out)
-    cells_df, steps_df = results.cells_frame(cells), results.steps_frame(steps)
-    results.write(out, cells_df, steps_df, meta)
-    report.write_truth(out)
     meta["total_s"] = round(time.perf_counter() - t0, 2)
+    out = Path(cfg.out)
+    results.write(out, results.cells_frame(cells), results.steps_frame(steps), meta)
+    report.write_truth(out)
     return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import signal
 import sys
 import traceback
 
@@ -132,6 +133,8 @@ class CellRunner:
 
 
 def main() -> None:
+    # Ctrl-C on a terminal reaches the whole process group; the runner decides what stops.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     out = _protocol_stream()
     core = os.environ.get("LR_BENCH_CORE")
     if core is not None:  # a core of its own, so timings never share one with another worker

@@ -10,6 +10,7 @@ Nothing imports TensorFlow here: hooks receive a ``ctx`` (see ``bench.cell``) at
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 from dataclasses import dataclass
 
@@ -126,6 +127,10 @@ def register(cls: type[Scenario]) -> type[Scenario]:
 def _load_all() -> None:
     for info in pkgutil.iter_modules(__path__):
         importlib.import_module(f"{__name__}.{info.name}")
+    # Scenarios kept outside the package (a team's own, or the tests' fault injectors): modules
+    # named in LR_BENCH_SCENARIO_MODULES register the same way, in the runner and its workers.
+    for name in filter(None, (m.strip() for m in os.environ.get("LR_BENCH_SCENARIO_MODULES", "").split(","))):
+        importlib.import_module(name)
     ordered = sorted(REGISTRY.items(), key=lambda kv: (kv[1].rank, kv[0]))
     REGISTRY.clear()
     REGISTRY.update(ordered)
