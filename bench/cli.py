@@ -71,12 +71,39 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--data", help="a local mnist.npz to train on instead of the synthetic set")
     r.add_argument("--out", default="results")
     r.add_argument("--no-lessons", action="store_true", help="do not rebuild the lessons afterwards")
+    r.add_argument("--tensorboard", metavar="DIR", help="also write per-cell TensorBoard scalars into DIR")
+    r.add_argument("--resume", action="store_true", help="keep the cells OUT already finished with the same settings")
+    r.add_argument("--force", action="store_true", help="with --resume: discard stored cells measured differently")
+    r.add_argument("--cell-timeout", type=_positive("--cell-timeout"), metavar="SECONDS",
+                   help="a cell running longer is recorded as an error and its worker replaced")
 
     sub.add_parser("list", help="each scenario, its description and where it applies")
 
     rep = sub.add_parser("report", help="rebuild TRUTH.md from a results folder")
     rep.add_argument("dir", nargs="?", default="results")
+
+    les = sub.add_parser("lessons", help="rebuild the lesson pages, figures and notebooks from a results folder")
+    les.add_argument("dir", nargs="?", default="results")
+    les.add_argument("--out", default="lessons")
+
+    cmp = sub.add_parser("compare", help="the regression gate: exit 1 when CURRENT regressed from BASELINE")
+    cmp.add_argument("baseline", metavar="BASELINE")
+    cmp.add_argument("current", metavar="CURRENT")
+    cmp.add_argument("--max-slowdown", type=_fraction("--max-slowdown"), default=None,
+                     help="allowed growth of a cell's step ratio, e.g. 0.25 or 25%% (default 0.25)")
     return p
+
+
+def _fraction(option: str):
+    def parse(text: str) -> float:
+        try:
+            value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+        except ValueError:
+            raise UsageError(f"{option}: {text!r} is not a number; expected a fraction > 0 such as 0.25 or 25%") from None
+        if not value > 0 or value == float("inf"):
+            raise UsageError(f"{option}: {text} is out of range; expected a fraction > 0 such as 0.25 or 25%")
+        return value
+    return parse
 
 
 def _choice(option: str, valid: tuple[str, ...]):
@@ -87,18 +114,19 @@ def _choice(option: str, valid: tuple[str, ...]):
     return parse
 
 
-def _check_out(path: str) -> None:
+def _check_out(path: str, option: str = "--out") -> None:
     out = Path(path)
     try:
         out.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=out, prefix=".lr-bench-probe-"):
             pass
     except OSError as e:
-        raise UsageError(f"--out {path}: not a writable folder ({e.strerror or type(e).__name__})") from None
+        raise UsageError(f"{option} {path}: not a writable folder ({e.strerror or type(e).__name__})") from None
 
 
 def cmd_run(args) -> int:
     from bench import data, runner
+    from bench.store import ResumeError
 
     if args.data is not None:
         try:
@@ -106,16 +134,48 @@ def cmd_run(args) -> int:
         except data.DataError as e:
             raise UsageError(str(e)) from None
     _check_out(args.out)
+    if args.tensorboard:
+        _check_out(args.tensorboard, "--tensorboard")
     cfg = Config(
         profile=args.profile, scenarios=args.scenarios, flavours=args.flavours, apis=args.apis, modes=args.modes,
         devices=args.devices, optimizers=args.optimizers, steps=args.steps, repeats=args.repeats, seed=args.seed,
         data=os.path.abspath(args.data) if args.data else None, out=args.out, lessons=not args.no_lessons,
-        extra={"workers": args.workers} if args.workers else {},
+        workers=args.workers, cell_timeout=args.cell_timeout, resume=args.resume, force=args.force,
     ).resolved()
     if cfg.change_step >= cfg.steps:
         raise UsageError(f"--steps {cfg.steps}: too few to change the LR mid-run; expected at least 2")
-    out = runner.run(cfg)
+    try:
+        out = runner.run(cfg)
+    except ResumeError as e:
+        raise UsageError(str(e)) from None
+    except runner.Interrupted as e:
+        print(f"lr-bench: {e}", file=sys.stderr)
+        return 130
     print(f"wrote {out / 'cells.csv'}, {out / 'steps.csv'}, {out / 'meta.json'}, {out / 'TRUTH.md'}")
+    if args.tensorboard:
+        from bench import tensorboard
+
+        print(f"wrote {len(tensorboard.write(out, args.tensorboard))} TensorBoard runs into {args.tensorboard}")
+    if cfg.lessons:
+        # the committed lessons follow the committed results; any other --out keeps its own copy
+        default = Path(args.out).resolve() == Path("results").resolve()
+        _build_lessons(out, Path("lessons") if default else out / "lessons")
+    return 0
+
+
+def _build_lessons(results_dir, out: Path) -> None:
+    from bench import lesson_source, lessons, results
+
+    try:
+        written = lessons.build(results_dir, out)
+    except (results.ResultsError, lesson_source.SourceError) as e:
+        raise UsageError(str(e)) from None
+    print(f"wrote {len(written)} lesson files into {out}")
+
+
+def cmd_lessons(args) -> int:
+    _check_out(args.out)
+    _build_lessons(args.dir, Path(args.out))
     return 0
 
 
@@ -141,7 +201,19 @@ def cmd_report(args) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "list": cmd_list, "report": cmd_report}
+def cmd_compare(args) -> int:
+    from bench import compare, results
+
+    slowdown = compare.MAX_SLOWDOWN if args.max_slowdown is None else args.max_slowdown
+    try:
+        comp = compare.compare(args.baseline, args.current, slowdown)
+    except results.ResultsError as e:
+        raise UsageError(str(e)) from None
+    print(compare.render(comp, slowdown))
+    return comp.exit_code
+
+
+COMMANDS = {"run": cmd_run, "list": cmd_list, "report": cmd_report, "lessons": cmd_lessons, "compare": cmd_compare}
 
 
 def main(argv: list[str] | None = None) -> int:
