@@ -1,0 +1,214 @@
+"""The regression gate: two results folders, cell by cell, and whether CURRENT regressed.
+
+Only what is stable between runs on a shared machine can fail the gate: exact tracing counts,
+verdicts, ``reported_ok``, the cell's status, and the step time as a *ratio* to the bare reference
+loop measured in the same worker of the same run. Absolute seconds never gate anything.
+
+What fails (exit 1):
+
+- a cell of BASELINE missing from CURRENT, or ``ok`` in BASELINE and not ``ok`` in CURRENT;
+- its tracing count grew (fewer traces is reported, not failed);
+- its verdict changed or ``reported_ok`` flipped, in either direction: the baseline is what the
+  project documents, so a change of behaviour is refreshed into it on purpose, not waved through;
+- its step ratio grew by more than ``max_slowdown`` plus the relative IQR of the step time in both
+  runs (a cell whose timing is spread wide needs a bigger jump to count), unless either run flags
+  it ``noisy``: such a cell is listed, never failed, on its ratio alone.
+
+What is reported without failing: cells new in CURRENT, improvements, skipped ratios, and
+differing TensorFlow / Keras versions (a warning line: an upgrade is exactly what the gate should
+judge). Input that cannot be compared (an unreadable file, a schema the reader rejects, duplicate
+cells, runs of different lengths) raises ``ResultsError`` naming the file.
+
+Reads the results files only (pandas, no TensorFlow).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from bench import results
+from bench.columns import KEY
+
+#: Default allowed growth of a cell's step ratio (current / baseline - 1) before it fails.
+MAX_SLOWDOWN = 0.25
+
+#: Columns that must agree for two runs to be comparable at all: a 10-step run and a 60-step run
+#: trace and time differently, so comparing them would only produce false alarms.
+SAME_RUN_SHAPE = ("steps", "change_step", "repeats")
+
+#: Version fields in meta.json worth a warning when they differ.
+VERSIONS = ("tensorflow", "keras", "tf_keras", "python")
+
+
+@dataclass(frozen=True)
+class Difference:
+    cell: tuple[str, ...]
+    what: str        # missing | new | status | traces | verdict | reported_ok | step_ratio
+    baseline: str
+    current: str
+    regression: bool
+    note: str = ""
+
+    @property
+    def label(self) -> str:
+        return " ".join(self.cell)
+
+
+@dataclass
+class Comparison:
+    matched: int = 0
+    differences: list[Difference] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def regressions(self) -> list[Difference]:
+        return [d for d in self.differences if d.regression]
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.regressions else 0
+
+
+def _cells(folder: Path) -> pd.DataFrame:
+    cells = results.read_cells(folder)
+    dup = cells.duplicated(list(KEY), keep=False)
+    if dup.any():
+        first = " ".join(cells.loc[dup, list(KEY)].iloc[0])
+        raise results.ResultsError(f"{Path(folder) / results.CELLS_CSV}: cell {first} appears more than once")
+    return cells.set_index(list(KEY))
+
+
+def _shape(cells: pd.DataFrame, folder: Path) -> dict:
+    shape = {}
+    for col in SAME_RUN_SHAPE:
+        values = set(pd.to_numeric(cells[col], errors="coerce").dropna().astype(int))
+        if len(values) > 1:
+            raise results.ResultsError(f"{Path(folder) / results.CELLS_CSV}: {col} varies between cells "
+                                       f"({', '.join(map(str, sorted(values)))}); expected one run of one profile")
+        shape[col] = values.pop() if values else None
+    return shape
+
+
+def _version_warnings(base_meta: dict, cur_meta: dict) -> list[str]:
+    out = []
+    bv, cv = base_meta.get("versions", {}), cur_meta.get("versions", {})
+    for group in sorted(set(bv) & set(cv)):
+        for name in VERSIONS:
+            b, c = bv[group].get(name), cv[group].get(name)
+            if b != c:
+                out.append(f"warning: {name} {b} in baseline, {c} in current ({group} workers); "
+                           "differences below may come from that")
+    return out
+
+
+def _num(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _flag(value) -> bool:
+    return str(value) == "True"
+
+
+def ratio_difference(base: dict, cur: dict, max_slowdown: float) -> tuple[bool, str] | None:
+    """(regression?, note) when the step ratio grew past ``max_slowdown``; None when it did not.
+
+    The allowance is widened by each run's relative IQR (``step_s_iqr / step_s_median``): a ratio
+    read off a wide spread of step times moves more between runs without anything having changed.
+    """
+    rb, rc = _num(base["step_ratio"]), _num(cur["step_ratio"])
+    if not (rb > 0 and rc > 0):
+        return None
+    growth = rc / rb - 1
+    if growth <= max_slowdown:
+        return None
+    spread = sum(_num(r["step_s_iqr"]) / _num(r["step_s_median"]) for r in (base, cur)
+                 if _num(r["step_s_median"]) > 0 and _num(r["step_s_iqr"]) >= 0)
+    allowed = max_slowdown + spread
+    text = f"+{growth:.0%} (allowed {allowed:.0%}"
+    if _flag(base["noisy"]) or _flag(cur["noisy"]):
+        return False, text + "; noisy timing, not gated)"
+    if growth <= allowed:
+        return False, text + " with the IQR; within noise)"
+    return True, text + ")"
+
+
+def compare_cells(base: pd.DataFrame, cur: pd.DataFrame, max_slowdown: float = MAX_SLOWDOWN) -> Comparison:
+    """Cell-by-cell differences of two cells tables indexed by ``KEY``."""
+    out = Comparison()
+    # plain dicts: looking rows up one by one in a MultiIndex frame is a thousand times slower
+    b_rows = dict(zip(base.index, base.to_dict("records")))
+    c_rows = dict(zip(cur.index, cur.to_dict("records")))
+    for key, b in b_rows.items():
+        c = c_rows.get(key)
+        if c is None:
+            out.differences.append(Difference(key, "missing", str(b["status"]), "—", True, "cell absent from current"))
+            continue
+        out.matched += 1
+        out.differences += _cell_differences(key, b, c, max_slowdown)
+    for key, c in c_rows.items():
+        if key not in b_rows:
+            out.differences.append(Difference(key, "new", "—", str(c["status"]), False,
+                                              "not in baseline: refresh the baseline to gate it"))
+    return out
+
+
+def _cell_differences(key, b: dict, c: dict, max_slowdown: float) -> list[Difference]:
+    diffs = []
+    if b["status"] != c["status"]:
+        diffs.append(Difference(key, "status", b["status"], c["status"], b["status"] == "ok", str(c["error"])[:120]))
+    if b["status"] != "ok" or c["status"] != "ok":
+        return diffs
+    tb, tc = _num(b["traces"]), _num(c["traces"])
+    if tb != tc:
+        diffs.append(Difference(key, "traces", f"{tb:g}", f"{tc:g}", tc > tb or math.isnan(tc),
+                                "retraces more" if tc > tb else "traces less"))
+    if b["verdict"] != c["verdict"]:
+        diffs.append(Difference(key, "verdict", b["verdict"], c["verdict"], True))
+    if str(b["reported_ok"]) != str(c["reported_ok"]):
+        diffs.append(Difference(key, "reported_ok", str(b["reported_ok"]), str(c["reported_ok"]), True))
+    ratio = ratio_difference(b, c, max_slowdown)
+    if ratio is not None:
+        failed, note = ratio
+        diffs.append(Difference(key, "step_ratio", f"{_num(b['step_ratio']):.2f}", f"{_num(c['step_ratio']):.2f}",
+                                failed, note))
+    return diffs
+
+
+def compare(baseline, current, max_slowdown: float = MAX_SLOWDOWN) -> Comparison:
+    """Compare two results folders; raises ``ResultsError`` naming the file that cannot be used."""
+    baseline, current = Path(baseline), Path(current)
+    base, cur = _cells(baseline), _cells(current)
+    base_meta, cur_meta = results.read_meta(baseline), results.read_meta(current)
+    bs, cs = _shape(base, baseline), _shape(cur, current)
+    for col in SAME_RUN_SHAPE:
+        if None not in (bs[col], cs[col]) and bs[col] != cs[col]:
+            raise results.ResultsError(
+                f"{current / results.CELLS_CSV}: {col} {cs[col]} but {bs[col]} in {baseline / results.CELLS_CSV}; "
+                "compare runs of the same profile")
+    out = compare_cells(base, cur, max_slowdown)
+    out.warnings = _version_warnings(base_meta, cur_meta)
+    return out
+
+
+def render(comp: Comparison, max_slowdown: float) -> str:
+    """The table of differences, regressions first, then a one-line verdict."""
+    lines = list(comp.warnings)
+    diffs = sorted(comp.differences, key=lambda d: (not d.regression, d.what == "new", d.label, d.what))
+    if diffs:
+        width = max(len(d.label) for d in diffs)
+        lines.append(f"{'':4s} {'cell':{width}s}  {'what':11s} {'baseline':>10s} {'current':>10s}  note")
+        for d in diffs:
+            mark = "FAIL" if d.regression else "    "
+            lines.append(f"{mark} {d.label:{width}s}  {d.what:11s} {d.baseline:>10s} {d.current:>10s}  {d.note}".rstrip())
+    n_new = sum(d.what == "new" for d in comp.differences)
+    summary = (f"{comp.matched} cells compared, {len(comp.regressions)} regression(s), {n_new} new cell(s); "
+               f"step ratios allowed to grow {max_slowdown:.0%} plus their IQR")
+    lines.append(("FAIL: " if comp.regressions else "ok: ") + summary)
+    return "\n".join(lines)
