@@ -74,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--tensorboard", metavar="DIR", help="also write per-cell TensorBoard scalars into DIR")
     r.add_argument("--resume", action="store_true", help="keep the cells OUT already finished with the same settings")
     r.add_argument("--force", action="store_true", help="with --resume: discard stored cells measured differently")
+    r.add_argument("--shard", type=_shard, metavar="K/N", help="run only the K-th of N disjoint parts of the matrix")
     r.add_argument("--cell-timeout", type=_positive("--cell-timeout"), metavar="SECONDS",
                    help="a cell running longer is recorded as an error and its worker replaced")
 
@@ -85,6 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     les = sub.add_parser("lessons", help="rebuild the lesson pages, figures and notebooks from a results folder")
     les.add_argument("dir", nargs="?", default="results")
     les.add_argument("--out", default="lessons")
+
+    mrg = sub.add_parser("merge", help="combine shard results into one results folder")
+    mrg.add_argument("out", metavar="OUT")
+    mrg.add_argument("dirs", metavar="DIR", nargs="+")
 
     cmp = sub.add_parser("compare", help="the regression gate: exit 1 when CURRENT regressed from BASELINE")
     cmp.add_argument("baseline", metavar="BASELINE")
@@ -104,6 +109,17 @@ def _fraction(option: str):
             raise UsageError(f"{option}: {text} is out of range; expected a fraction > 0 such as 0.25 or 25%")
         return value
     return parse
+
+
+def _shard(text: str) -> tuple[int, int]:
+    k, sep, n = text.partition("/")
+    try:
+        k, n = int(k), int(n)
+    except ValueError:
+        k = n = 0
+    if not sep or not 1 <= k <= n:
+        raise UsageError(f"--shard {text}: expected K/N with whole numbers 1 <= K <= N, e.g. 1/4")
+    return k, n
 
 
 def _choice(option: str, valid: tuple[str, ...]):
@@ -140,7 +156,7 @@ def cmd_run(args) -> int:
         profile=args.profile, scenarios=args.scenarios, flavours=args.flavours, apis=args.apis, modes=args.modes,
         devices=args.devices, optimizers=args.optimizers, steps=args.steps, repeats=args.repeats, seed=args.seed,
         data=os.path.abspath(args.data) if args.data else None, out=args.out, lessons=not args.no_lessons,
-        workers=args.workers, cell_timeout=args.cell_timeout, resume=args.resume, force=args.force,
+        workers=args.workers, cell_timeout=args.cell_timeout, resume=args.resume, force=args.force, shard=args.shard,
     ).resolved()
     if cfg.change_step >= cfg.steps:
         raise UsageError(f"--steps {cfg.steps}: too few to change the LR mid-run; expected at least 2")
@@ -201,6 +217,18 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_merge(args) -> int:
+    from bench import merge, results
+
+    _check_out(args.out, "merge OUT")
+    try:
+        out = merge.merge(args.out, args.dirs)
+    except results.ResultsError as e:
+        raise UsageError(str(e)) from None
+    print(f"merged {len(args.dirs)} folders into {out}")
+    return 0
+
+
 def cmd_compare(args) -> int:
     from bench import compare, results
 
@@ -213,7 +241,7 @@ def cmd_compare(args) -> int:
     return comp.exit_code
 
 
-COMMANDS = {"run": cmd_run, "list": cmd_list, "report": cmd_report, "lessons": cmd_lessons, "compare": cmd_compare}
+COMMANDS = {"run": cmd_run, "list": cmd_list, "report": cmd_report, "lessons": cmd_lessons, "compare": cmd_compare, "merge": cmd_merge}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -55,6 +55,7 @@ class Config:
     cell_timeout: float | None = None  # seconds; None: no limit
     resume: bool = False
     force: bool = False
+    shard: tuple[int, int] | None = None  # (k, n): run the k-th of n disjoint parts of the matrix
 
     def resolved(self) -> "Config":
         p = PROFILES[self.profile]

@@ -9,6 +9,7 @@ resumed. The runner never plots and never imports TensorFlow.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -48,12 +49,20 @@ def plan(cfg: Config, gpus: bool) -> list[dict]:
                         for opt in cfg.optimizers:
                             if not scenario.applies(flavour, api, mode, opt):
                                 continue
+                            if cfg.shard and not in_shard((sid, flavour, api, mode, device, opt), *cfg.shard):
+                                continue
                             specs.append(dict(
                                 scenario=sid, flavour=flavour, api=api, mode=mode, device=device, optimizer=opt,
                                 steps=cfg.steps, repeats=cfg.repeats, warmup=cfg.warmup, seed=cfg.seed,
                                 batch_size=cfg.batch_size, change_step=cfg.change_step, data=cfg.data,
                             ))
     return specs
+
+
+def in_shard(key: tuple, k: int, n: int) -> bool:
+    """A stable hash of the cell's key picks its shard: the same cell lands in the same shard
+    whatever the filters, so shards of one configuration never overlap."""
+    return int(hashlib.sha1("/".join(key).encode()).hexdigest(), 16) % n == k - 1
 
 
 def env_group(flavour: str) -> str:

@@ -20,3 +20,18 @@ def quick_keras3(tmp_path_factory):
                    "--scenarios", "static,assign,attr-set,schedule-decay,schedule-swap", "--out", str(out), "--no-lessons")
     assert proc.returncode == 0, proc.stderr[-2000:]
     return out
+
+
+#: A small Keras 3 matrix (10 cells) used by the reliability and sharding tests.
+SMALL = ["--profile", "quick", "--flavours", "keras3", "--devices", "cpu", "--apis", "loop,fit",
+         "--modes", "function", "--optimizers", "sgd", "--no-lessons"]
+CORE = "static,assign,attr-set,schedule-decay,schedule-swap"
+
+
+@pytest.fixture(scope="session")
+def small_run(tmp_path_factory):
+    """SMALL x CORE run uninterrupted, in one worker: the reference the other runs must equal."""
+    out = tmp_path_factory.mktemp("whole")
+    proc = run_cli("run", *SMALL, "--scenarios", CORE, "--workers", "1", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    return out

@@ -12,12 +12,9 @@ import pytest
 
 from bench import results
 from bench.store import PARTIAL
-from tests.conftest import run_cli
+from tests.conftest import CORE, SMALL
 
 FAULTS = dict(os.environ, LR_BENCH_SCENARIO_MODULES="tests.faults")
-SMALL = ["--profile", "quick", "--flavours", "keras3", "--devices", "cpu", "--apis", "loop,fit",
-         "--modes", "function", "--optimizers", "sgd", "--no-lessons"]
-CORE = "static,assign,attr-set,schedule-decay,schedule-swap"
 
 
 def _cli(*args, env=None, timeout=600):
@@ -84,15 +81,7 @@ def _wait_for_cells(out, n, proc, timeout=300):
     pytest.fail("no cells finished in time")
 
 
-@pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory):
-    out = tmp_path_factory.mktemp("whole")
-    proc = _cli("run", *SMALL, "--scenarios", CORE, "--workers", "1", "--out", str(out))
-    assert proc.returncode == 0, proc.stderr
-    return out
-
-
-def _same_measurements(a, b):
+def same_measurements(a, b):
     ca, cb = results.read_cells(a), results.read_cells(b)
     key = ["scenario", "flavour", "api", "mode", "device", "optimizer"]
     assert not cb.duplicated(key).any()
@@ -108,7 +97,7 @@ def _same_measurements(a, b):
     assert (s["lr_effective_a"] == s["lr_effective_b"]).all()
 
 
-def test_kill_9_then_resume_gives_the_uninterrupted_cells(tmp_path, uninterrupted):
+def test_kill_9_then_resume_gives_the_uninterrupted_cells(tmp_path, small_run):
     proc = _start(tmp_path)
     _wait_for_cells(tmp_path, 3, proc)
     kids = _children(proc.pid)
@@ -121,10 +110,10 @@ def test_kill_9_then_resume_gives_the_uninterrupted_cells(tmp_path, uninterrupte
     done = _cli("run", *SMALL, "--scenarios", CORE, "--out", str(tmp_path), "--resume")
     assert done.returncode == 0, done.stderr
     assert results.read_meta(tmp_path)["resumed_cells"] == stored
-    _same_measurements(uninterrupted, tmp_path)
+    same_measurements(small_run, tmp_path)
 
 
-def test_ctrl_c_keeps_finished_cells_and_resume_refuses_other_settings(tmp_path, uninterrupted):
+def test_ctrl_c_keeps_finished_cells_and_resume_refuses_other_settings(tmp_path, small_run):
     proc = _start(tmp_path)
     _wait_for_cells(tmp_path, 2, proc)
     kids = _children(proc.pid)
@@ -138,7 +127,7 @@ def test_ctrl_c_keeps_finished_cells_and_resume_refuses_other_settings(tmp_path,
     assert other.stderr.strip().count("\n") == 0 and "steps=10" in other.stderr and "--force" in other.stderr
     done = _cli("run", *SMALL, "--scenarios", CORE, "--out", str(tmp_path), "--resume")
     assert done.returncode == 0, done.stderr
-    _same_measurements(uninterrupted, tmp_path)
+    same_measurements(small_run, tmp_path)
 
 
 def test_a_failed_write_leaves_the_previous_results(tmp_path, monkeypatch):
