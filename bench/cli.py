@@ -80,8 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("list", help="each scenario, its description and where it applies")
 
-    rep = sub.add_parser("report", help="rebuild TRUTH.md from a results folder")
-    rep.add_argument("dir", nargs="?", default="results")
+    rep = sub.add_parser("report", help="rebuild TRUTH.md from a results folder, or put several side by side")
+    rep.add_argument("dir", nargs="*", default=["results"],
+                     help="one folder: rebuild its TRUTH.md; several (one per version): a side-by-side table")
+    rep.add_argument("--out", help="with several folders: write the table here instead of printing it")
 
     les = sub.add_parser("lessons", help="rebuild the lesson pages, figures and notebooks from a results folder")
     les.add_argument("dir", nargs="?", default="results")
@@ -207,13 +209,20 @@ def cmd_list(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from bench import report, results
+    from bench import report, results, versions
 
     try:
-        path = report.write_truth(args.dir)
+        if len(args.dir) == 1:
+            print(f"wrote {report.write_truth(args.dir[0])}")
+            return 0
+        text = versions.render(args.dir)
     except results.ResultsError as e:
         raise UsageError(str(e)) from None
-    print(f"wrote {path}")
+    if args.out:
+        results.atomic_write(Path(args.out), text)
+        print(f"wrote {args.out}")
+    else:
+        print(text)
     return 0
 
 
