@@ -30,6 +30,7 @@ from typing import Callable
 
 import numpy as np
 import tensorflow as tf
+from tensorflow.core.framework import summary_pb2
 
 from bench import probe
 from bench.flavours import FLAVOURS
@@ -110,6 +111,12 @@ def reported_lr(opt) -> float:
         return _num(lr)
     except (TypeError, ValueError):
         return math.nan
+
+
+# What tf.summary.scalar would attach, written with the core op: TensorBoard reads these as
+# scalars, and the tensorboard package (which tf.summary.scalar needs) is not required to write them.
+_SCALAR = summary_pb2.SummaryMetadata(plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"),
+                                      data_class=summary_pb2.DATA_CLASS_SCALAR).SerializeToString()
 
 
 # -- the measurement, shared by the callback and the loop watcher -----------------------------
@@ -225,7 +232,7 @@ class _Probe:
             with self.writer.as_default():
                 for key in ("lr_effective", "lr_reported", "lr_expected"):
                     if math.isfinite(rec[key]):
-                        tf.summary.scalar(key, rec[key], step=rec["step"])
+                        tf.summary.write(key, tf.constant(rec[key], tf.float32), step=rec["step"], metadata=_SCALAR)
         self._check(rec)
         return rec
 
