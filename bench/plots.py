@@ -1,0 +1,287 @@
+"""Lesson figures (seaborn), drawn from the results frames alone: no TensorFlow.
+
+Every figure is meant for a projector: large type, the Okabe-Ito colour-blind-safe palette, and a
+title computed from the data that states what the figure shows. Steps are averaged over repeats
+before plotting (the probe is exact, so repeats differ only in the loss).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; never a window
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from bench.config import MODES  # noqa: E402
+
+#: Okabe & Ito (2008): distinguishable with the common colour-vision deficiencies.
+OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
+VERDICT_COLOURS = {"effective": "#0072B2", "ignored": "#D55E00", "wrong": "#E69F00", "raises": "#CC79A7",
+                   "mixed": "#999999", "not run": "#FFFFFF"}
+LR_STYLE = {  # the three LRs of a cell: what was meant, what the weights show, what the print says
+    "intended": dict(color="#000000", ls="--", lw=2.5),
+    "effective": dict(color="#0072B2", ls="-", lw=3.5),
+    "reported": dict(color="#D55E00", ls=":", lw=3, marker="o", ms=5),
+}
+MISREPORTED_MARK = "≠"
+
+
+def theme() -> None:
+    sns.set_theme(context="talk", style="whitegrid", palette=OKABE_ITO, font_scale=1.0)
+    plt.rcParams.update({"figure.dpi": 80, "axes.titleweight": "bold", "figure.titlesize": 22,
+                         "figure.titleweight": "bold"})
+
+
+def frame(fig, top_in: float, bottom_in: float, left_in: float = 1.3, right_in: float = 0.4, **space) -> None:
+    """Fixed margins in inches: room for the title above and the legend below, without the
+    repeated redraws an automatic layout costs on figures of many panels."""
+    w, h = fig.get_size_inches()
+    fig.subplots_adjust(top=1 - top_in / h, bottom=bottom_in / h, left=left_in / w, right=1 - right_in / w, **space)
+
+
+def _title_in(title: str) -> float:
+    return 0.5 + 0.42 * (title.count("\n") + 1)
+
+
+def save(fig, path: Path) -> Path:
+    """Write the PNG beside its final name, then rename: a reader never sees half a figure."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
+    os.close(fd)
+    try:
+        # no Software/date metadata: the same results give byte-identical figures
+        fig.savefig(tmp, format="png", dpi=80, metadata={"Software": None})
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    finally:
+        plt.close(fig)
+    return path
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which cells a lesson's figures show: one optimizer and device; flavours and apis only
+    where the verdicts differ along them (otherwise the preferred one)."""
+
+    scenarios: tuple[str, ...]
+    optimizer: str
+    device: str
+    flavours: tuple[str, ...]
+    apis: tuple[str, ...]
+
+    def rows(self, cells: pd.DataFrame) -> list[tuple[str, str, str]]:
+        """(scenario, flavour, api) panels that have at least one measured cell."""
+        ok = self.filter(cells)
+        have = set(zip(ok["scenario"], ok["flavour"], ok["api"]))
+        return [(s, f, a) for s in self.scenarios for f in self.flavours for a in self.apis if (s, f, a) in have]
+
+    def filter(self, frame: pd.DataFrame) -> pd.DataFrame:
+        keep = (frame["scenario"].isin(self.scenarios) & frame["flavour"].isin(self.flavours)
+                & frame["api"].isin(self.apis) & (frame["optimizer"] == self.optimizer)
+                & (frame["device"] == self.device))
+        if "status" in frame:
+            keep &= frame["status"] == "ok"
+        return frame[keep]
+
+    def label(self) -> str:
+        return f"{self.optimizer} · {self.device}"
+
+
+def _prefer(values, preferred: tuple[str, ...]) -> str:
+    values = list(dict.fromkeys(values))
+    return next((p for p in preferred if p in values), values[0])
+
+
+def select(cells: pd.DataFrame, scenarios: list[str]) -> Selection | None:
+    ok = cells[cells["scenario"].isin(scenarios) & (cells["status"] == "ok")]
+    if ok.empty:
+        return None
+    optimizer = _prefer(ok["optimizer"], ("sgd", "adam"))
+    device = _prefer(ok["device"], ("cpu",))
+    ok = ok[(ok["optimizer"] == optimizer) & (ok["device"] == device)].copy()
+    ok["outcome"] = ok["verdict"] + ok["reported_ok"].map({False: " misreported"}).fillna("")
+
+    def axis(name: str, preferred: tuple[str, ...]) -> tuple[str, ...]:
+        varies = ok.groupby([c for c in ("scenario", "api", "flavour", "mode") if c != name])["outcome"].nunique()
+        values = tuple(dict.fromkeys(ok[name]))
+        if (varies > 1).any():
+            return values
+        # the verdicts agree along this axis: show one value per scenario (the preferred one)
+        return tuple(dict.fromkeys(_prefer(g[name], preferred) for _, g in ok.groupby("scenario", sort=False)))
+
+    return Selection(tuple(s for s in scenarios if s in set(ok["scenario"])), optimizer, device,
+                     axis("flavour", ("keras3", "tf_keras", "tf_keras_legacy")), axis("api", ("loop", "fit")))
+
+
+def _modes(frame: pd.DataFrame) -> list[str]:
+    return [m for m in MODES if m in set(frame["mode"])]
+
+
+def _mean_steps(steps: pd.DataFrame) -> pd.DataFrame:
+    cols = ["lr_intended", "lr_effective", "lr_reported", "loss"]
+    return steps.groupby(["scenario", "flavour", "api", "mode", "step"], sort=False)[cols].mean().reset_index()
+
+
+def _verdict_of(cells, scenario, flavour, api, mode, optimizer, device) -> tuple[str, bool]:
+    c = cells[(cells["scenario"] == scenario) & (cells["flavour"] == flavour) & (cells["api"] == api)
+              & (cells["mode"] == mode) & (cells["optimizer"] == optimizer) & (cells["device"] == device)]
+    if c.empty or c.iloc[0]["status"] != "ok":
+        return "not run", True
+    return c.iloc[0]["verdict"], not c.iloc[0]["reported_ok"] == False  # noqa: E712 (True, False or NaN)
+
+
+def lr_figure(cells, steps, sel: Selection, title: str, path: Path) -> Path:
+    """Intended, effective and reported LR per step: a row per (scenario, flavour, api), a column
+    per mode, the change step marked."""
+    rows, modes = sel.rows(cells), _modes(sel.filter(cells))
+    data = _mean_steps(sel.filter(steps))
+    fig, axes = plt.subplots(len(rows), len(modes), figsize=(6 * len(modes) + 1.5, 3.2 * len(rows) + 3.2),
+                             squeeze=False, sharex=True)
+    frame(fig, top_in=_title_in(title), bottom_in=1.8, left_in=2.0, hspace=0.45, wspace=0.25)
+    change = _change_step(cells)
+    for i, (scenario, flavour, api) in enumerate(rows):
+        for j, mode in enumerate(modes):
+            ax = axes[i][j]
+            d = data[(data["scenario"] == scenario) & (data["flavour"] == flavour) & (data["api"] == api)
+                     & (data["mode"] == mode)]
+            for name, style in LR_STYLE.items():
+                ax.plot(d["step"], d[f"lr_{name}"], label=name, **style)
+            if len(d) and d["lr_reported"].isna().all():
+                ax.text(0.98, 0.95, "print: not a number", transform=ax.transAxes, ha="right", va="top",
+                        fontsize=14, color=LR_STYLE["reported"]["color"])
+            if change is not None:
+                ax.axvline(change - 0.5, color="#666666", lw=1.5)
+            verdict, reported_ok = _verdict_of(cells, scenario, flavour, api, mode, sel.optimizer, sel.device)
+            ax.set_title(f"{mode}: {verdict}{'' if reported_ok else ' ' + MISREPORTED_MARK + ' misreported'}",
+                         color=VERDICT_COLOURS.get(verdict, "#000000"), fontsize=17)
+            ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 2))
+            if j == 0:
+                ax.set_ylabel(f"{scenario}\n{flavour} · {api}\nLR", fontsize=15)
+            if i == len(rows) - 1:
+                ax.set_xlabel("step")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, frameon=False,
+               title=f"{sel.label()} · change before step {change} (grey line) · effective = solved from the "
+                     "weights; reported = optimizer.learning_rate", title_fontsize=13)
+    fig.suptitle(title, x=0.01, ha="left")
+    return save(fig, path)
+
+
+def loss_figure(cells, steps, sel: Selection, title: str, path: Path) -> Path:
+    """Loss per step, one line per (scenario, flavour, api), a column per mode."""
+    modes = _modes(sel.filter(cells))
+    data = _mean_steps(sel.filter(steps))
+    n_rows = len(sel.rows(cells))
+    legend_in = 1.0 + 0.45 * -(-n_rows // 3)
+    fig, axes = plt.subplots(1, len(modes), figsize=(6 * len(modes) + 1.5, 5.5 + legend_in), squeeze=False, sharey=True)
+    frame(fig, top_in=_title_in(title), bottom_in=legend_in + 0.8, wspace=0.1)
+    change = _change_step(cells)
+    styles = ["-", "--", ":", "-."]
+    for j, mode in enumerate(modes):
+        ax = axes[0][j]
+        for k, (scenario, flavour, api) in enumerate(sel.rows(cells)):
+            d = data[(data["scenario"] == scenario) & (data["flavour"] == flavour) & (data["api"] == api)
+                     & (data["mode"] == mode)]
+            if len(d):
+                ax.plot(d["step"], d["loss"], lw=3, ls=styles[(k // len(OKABE_ITO)) % len(styles)],
+                        color=OKABE_ITO[k % len(OKABE_ITO)], label=f"{scenario} ({flavour} · {api})")
+        if change is not None:
+            ax.axvline(change - 0.5, color="#666666", lw=1.5)
+        ax.set_title(mode)
+        ax.set_xlabel("step")
+    axes[0][0].set_ylabel("loss")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(3, max(1, len(labels))), frameon=False,
+               fontsize=14, title=f"{sel.label()} · mean over repeats · grey line: the change", title_fontsize=13)
+    fig.suptitle(title, x=0.01, ha="left")
+    return save(fig, path)
+
+
+def timing_figure(cells, sel: Selection, title: str, path: Path) -> Path:
+    """Median step time over the bare compiled step, a bar per (scenario, flavour, api) and mode,
+    each annotated with the cell's tracing count."""
+    ok = sel.filter(cells)
+    modes, rows = _modes(ok), sel.rows(cells)
+    legend_in = 1.0 + 0.45 * -(-len(rows) // 3)
+    fig, ax = plt.subplots(figsize=(max(14, 1.1 * len(rows) * len(modes) + 4), 6 + legend_in))
+    frame(fig, top_in=_title_in(title), bottom_in=legend_in + 0.8)
+    width = 0.8 / max(1, len(rows))
+    for k, (scenario, flavour, api) in enumerate(rows):
+        for j, mode in enumerate(modes):
+            c = ok[(ok["scenario"] == scenario) & (ok["flavour"] == flavour) & (ok["api"] == api) & (ok["mode"] == mode)]
+            if c.empty:
+                continue
+            ratio = float(pd.to_numeric(c["step_ratio"], errors="coerce").median())
+            traces = int(pd.to_numeric(c["traces"], errors="coerce").max())
+            x = j + (k - (len(rows) - 1) / 2) * width
+            ax.bar(x, ratio, width=width * 0.95, color=OKABE_ITO[k % len(OKABE_ITO)],
+                   label=f"{scenario} ({flavour} · {api})" if j == 0 else None)
+            ax.annotate(f"{traces}", (x, ratio), ha="center", va="bottom", fontsize=17, xytext=(0, 3),
+                        textcoords="offset points")
+    ax.axhline(1.0, color="#000000", lw=1.5, ls="--")
+    ax.set_xticks(range(len(modes)), modes)
+    ax.set_ylabel("step time / bare compiled step")
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(3, max(1, len(rows))), frameon=False,
+               fontsize=14, title=f"{sel.label()} · number on a bar: tf.function traces of the cell's train step "
+                                  "(0 = eager) · dashed: the bare step", title_fontsize=13)
+    fig.suptitle(title, x=0.01, ha="left")
+    return save(fig, path)
+
+
+def truth_matrix(cells: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Verdict per scenario × (flavour, api, mode), over optimizers and devices ("mixed" when they
+    disagree), and whether any of those cells was misreported."""
+    ok = cells[cells["status"] == "ok"]
+
+    def verdict(g):
+        v = set(g["verdict"])
+        return v.pop() if len(v) == 1 else "mixed"
+
+    keys = ["scenario", "flavour", "api", "mode"]
+    v = ok.groupby(keys, sort=False).apply(verdict, include_groups=False).rename("verdict")
+    m = ok.groupby(keys, sort=False)["reported_ok"].apply(lambda s: bool((s == False).any()))  # noqa: E712
+    scenarios = list(dict.fromkeys(cells["scenario"]))
+    cols = list(dict.fromkeys(zip(cells["flavour"], cells["api"], cells["mode"])))
+    verdicts = v.unstack(["flavour", "api", "mode"]).reindex(index=scenarios, columns=pd.MultiIndex.from_tuples(cols))
+    misreported = m.unstack(["flavour", "api", "mode"]).reindex(index=scenarios, columns=pd.MultiIndex.from_tuples(cols))
+    return verdicts.fillna("not run"), misreported.fillna(False).astype(bool)
+
+
+def truth_figure(cells: pd.DataFrame, title: str, path: Path) -> Path:
+    verdicts, misreported = truth_matrix(cells)
+    names = list(VERDICT_COLOURS)
+    codes = verdicts.map(names.index).to_numpy(dtype=float)
+    fig, ax = plt.subplots(figsize=(0.6 * verdicts.shape[1] + 9, 0.6 * verdicts.shape[0] + 6))
+    frame(fig, top_in=_title_in(title), bottom_in=4.0, left_in=4.0, right_in=4.5)
+    sns.heatmap(codes, ax=ax, cmap=matplotlib.colors.ListedColormap(list(VERDICT_COLOURS.values())),
+                vmin=-0.5, vmax=len(names) - 0.5, cbar=False, linewidths=1, linecolor="#DDDDDD",
+                xticklabels=[f"{f} · {a} · {m}" for f, a, m in verdicts.columns], yticklabels=list(verdicts.index))
+    for (i, j), bad in np.ndenumerate(misreported.to_numpy()):
+        if bad:
+            ax.text(j + 0.5, i + 0.5, MISREPORTED_MARK, ha="center", va="center", fontsize=20, color="#FFFFFF",
+                    fontweight="bold")
+    ax.tick_params(axis="x", labelrotation=90, labelsize=13)
+    ax.tick_params(axis="y", labelrotation=0, labelsize=15)
+    present = [n for n in names if (verdicts == n).to_numpy().any()]
+    handles = [matplotlib.patches.Patch(facecolor=VERDICT_COLOURS[n], edgecolor="#999999", label=n) for n in present]
+    handles.append(matplotlib.lines.Line2D([], [], ls="", marker=f"${MISREPORTED_MARK}$", ms=14, color="#000000",
+                                           label="reported LR ≠ effective"))
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=14)
+    fig.suptitle(title, x=0.01, ha="left")
+    return save(fig, path)
+
+
+def _change_step(cells: pd.DataFrame) -> int | None:
+    vals = pd.to_numeric(cells["change_step"], errors="coerce").dropna().unique()
+    return int(vals[0]) if len(vals) == 1 else None
