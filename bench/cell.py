@@ -3,7 +3,9 @@
 Imports TensorFlow; only ``bench.worker`` imports this module. Per step, outside the timed region:
 the scenario's Python hook (the change), the reported LR, the weights and the gradients before the
 step; inside it: the train step alone, up to a forced result; after it: weights and slots, from
-which ``bench.probe`` solves the effective LR.
+which ``bench.probe`` solves the effective LR. When ``fit`` runs several steps per call of its
+train function (``steps_per_execution``), the probe pass records each step from inside the train
+step instead (``StepTape``), since nothing outside the graph runs between those steps.
 """
 
 from __future__ import annotations
@@ -42,10 +44,41 @@ class Ctx:
     traces: int = 0           # Python side effect in the train step: counts traces when compiled
     state: dict = field(default_factory=dict)  # scratch space for scenarios
     error: str = ""           # the change statement's exception, "Type: message"
+    tape: "StepTape | None" = None  # fit probe pass with steps_per_execution > 1: per-step record
 
     @property
     def keras(self):
         return self.flavour.keras()
+
+    def record_error(self, e: Exception) -> None:
+        """Keep the first exception the change raised; training goes on."""
+        if not self.error:
+            self.error = f"{type(e).__name__}: {e}".strip()
+
+    def guarded(self, callback):
+        """``callback`` behind a guard that keeps an exception from any of its hooks as the change's
+        error and lets training go on, as a change statement that raises does in the loop; without
+        it one raising callback would end ``fit`` and lose the cell."""
+        base = self.keras.callbacks.Callback
+
+        def forward(name):
+            def hook(_, *args, **kwargs):
+                try:
+                    getattr(callback, name)(*args, **kwargs)
+                except Exception as e:
+                    self.record_error(e)
+            return hook
+
+        def set_model(guard, model):
+            base.set_model(guard, model)
+            callback.set_model(model)
+
+        def set_params(guard, params):
+            base.set_params(guard, params)
+            callback.set_params(params)
+
+        hooks = {name: forward(name) for name in _CALLBACK_HOOKS}
+        return type(f"Guarded{type(callback).__name__}", (base,), dict(hooks, set_model=set_model, set_params=set_params))()
 
     def retrace(self) -> None:
         """Make the compiled train step trace again, so it sees new Python state."""
@@ -53,6 +86,10 @@ class Ctx:
             self.fn = make_loop_step(self)
         else:
             self.model.make_train_function(force=True)
+
+
+_CALLBACK_HOOKS = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end",
+                   "on_train_batch_begin", "on_train_batch_end")
 
 
 def _in_step(ctx: Ctx, *args) -> None:
@@ -70,7 +107,13 @@ def _model_class(flavour: Flavour):
         def train_step(self, data):
             self.ctx.traces += 1
             _in_step(self.ctx)
-            return super().train_step(data)
+            tape = self.ctx.tape
+            if tape is None:
+                return super().train_step(data)
+            tape.before(data)
+            outputs = super().train_step(data)
+            tape.after()
+            return outputs
 
     return CountingModel
 
@@ -129,6 +172,78 @@ def reported_lr(optimizer) -> float:
         return math.nan
 
 
+def _adam_slot_variables(ctx: Ctx) -> tuple[list, list]:
+    """Adam's moment variables per trainable variable (the objects ``Flavour.adam_slots`` reads)."""
+    opt, variables = ctx.optimizer, ctx.model.trainable_variables
+    if ctx.flavour.legacy_optimizers:
+        return [opt.get_slot(v, "m") for v in variables], [opt.get_slot(v, "v") for v in variables]
+    if ctx.flavour.module == "keras":
+        idx = [opt._get_variable_index(v) for v in variables]
+    else:
+        idx = [opt._index_dict[opt._var_key(v)] for v in variables]
+    return [opt._momentums[i] for i in idx], [opt._velocities[i] for i in idx]
+
+
+class StepTape:
+    """Per-step record of a train function call that runs several steps (probe pass only).
+
+    With ``steps_per_execution`` > 1 Keras runs that many steps inside one call and calls batch
+    callbacks once per call, so no Python code sees the weights between two of its steps. The train
+    step itself therefore pushes, at every step, the batch it was given and the weights before the
+    update, then the weights (and Adam's moments) after it, into rolling buffers of ``size`` rows:
+    after a call of ``k`` steps the last ``k`` rows are its steps, oldest first. The effective LR
+    is then solved from these weights exactly as for a single step; the optimizer's LR is not read.
+    """
+
+    def __init__(self, ctx: Ctx, size: int, x: tf.Tensor, y: tf.Tensor):
+        self.variables = list(ctx.model.trainable_variables)
+        self.shapes = [tuple(v.shape) for v in self.variables]
+        n = sum(int(np.prod(shape)) for shape in self.shapes)
+        self.slots = _adam_slot_variables(ctx) if ctx.opt_name == "adam" else ([], [])
+
+        def buffer(shape, dtype=tf.float32):
+            return tf.Variable(tf.zeros((size, *shape), dtype), trainable=False)
+
+        self.x, self.y = buffer(x.shape, x.dtype), buffer(y.shape, y.dtype)
+        self.w_before, self.w_after = buffer((n,)), buffer((n,))
+        self.m, self.v = (buffer((n,)), buffer((n,))) if self.slots[0] else (None, None)
+
+    @staticmethod
+    def _push(buffer, value) -> None:
+        # Shift by one and append: static slices only, so it compiles under XLA like any step.
+        value = tf.reshape(tf.cast(value, buffer.dtype), (1, *buffer.shape[1:]))
+        buffer.assign(tf.concat([buffer[1:], value], axis=0))
+
+    @staticmethod
+    def _flat(variables) -> tf.Tensor:
+        return tf.concat([tf.reshape(tf.convert_to_tensor(v), [-1]) for v in variables], axis=0)
+
+    def before(self, data) -> None:
+        # Reads and writes of one variable keep program order inside a tf.function (automatic
+        # control dependencies), so these reads precede the update and those in after() follow it.
+        self._push(self.x, data[0])
+        self._push(self.y, data[1])
+        self._push(self.w_before, self._flat(self.variables))
+
+    def after(self) -> None:
+        self._push(self.w_after, self._flat(self.variables))
+        if self.m is not None:
+            self._push(self.m, self._flat(self.slots[0]))
+            self._push(self.v, self._flat(self.slots[1]))
+
+    def _split(self, flat: np.ndarray) -> list[np.ndarray]:
+        cuts = np.cumsum([int(np.prod(shape)) for shape in self.shapes])[:-1]
+        return [part.reshape(shape) for part, shape in zip(np.split(flat, cuts), self.shapes)]
+
+    def last(self, k: int) -> list[dict]:
+        """The last ``k`` steps, oldest first: batch, weights before/after, moments after."""
+        x, y, wb, wa = (b.numpy()[-k:] for b in (self.x, self.y, self.w_before, self.w_after))
+        m, v = (b.numpy()[-k:] if b is not None else [None] * k for b in (self.m, self.v))
+        return [dict(x=x[i], y=y[i], before=self._split(wb[i]), after=self._split(wa[i]),
+                     m=None if m[i] is None else self._split(m[i]), v=None if v[i] is None else self._split(v[i]))
+                for i in range(k)]
+
+
 def _iterations(optimizer) -> int:
     return int(np.asarray(optimizer.iterations.numpy() if hasattr(optimizer.iterations, "numpy") else optimizer.iterations))
 
@@ -149,11 +264,7 @@ class _Recorder:
 
     def begin(self) -> None:
         ctx, step = self.ctx, self.step
-        try:
-            ctx.scenario.before_step(ctx, step)
-        except Exception as e:  # the change statement raised: keep it, train on
-            if not ctx.error:
-                ctx.error = f"{type(e).__name__}: {e}".strip()
+        self._hook(step)
         if self.probe_pass:
             self._pre = dict(reported=reported_lr(ctx.optimizer),
                              before=[v.numpy() for v in ctx.model.trainable_variables])
@@ -166,21 +277,58 @@ class _Recorder:
         self.rows.append(row)
         self.step += 1
 
+    def _hook(self, step: int) -> None:
+        try:
+            self.ctx.scenario.before_step(self.ctx, step)
+        except Exception as e:  # the change statement raised: keep it, train on
+            self.ctx.record_error(e)
+
     def _measure(self) -> dict:
-        ctx, pre, s = self.ctx, self._pre, self.step
+        ctx, pre = self.ctx, self._pre
         variables = ctx.model.trainable_variables
         after = [v.numpy() for v in variables]
-        x, y = self.batches[s]
-        loss, grads = probe.dense_loss_and_grads(pre["before"], x.numpy(), y.numpy())
+        x, y = self.batches[self.step]
+        slots = ctx.flavour.adam_slots(ctx.optimizer, variables) if ctx.opt_name == "adam" else (None, None)
+        return self._solve(self.step, pre["before"], after, x.numpy(), y.numpy(), slots, _iterations(ctx.optimizer), pre["reported"])
+
+    def _solve(self, s, before, after, x, y, slots, t, reported) -> dict:
+        ctx = self.ctx
+        loss, grads = probe.dense_loss_and_grads(before, x, y)
         if ctx.opt_name == "sgd":
-            eff = probe.sgd_lr(pre["before"], after, grads)
+            eff = probe.sgd_lr(before, after, grads)
         else:
-            m, v = ctx.flavour.adam_slots(ctx.optimizer, variables)
             b1, b2, eps = ctx.flavour.adam_hyper(ctx.optimizer)
-            eff = probe.adam_lr(pre["before"], after, m, v, _iterations(ctx.optimizer), b1, b2, eps)
+            eff = probe.adam_lr(before, after, slots[0], slots[1], t, b1, b2, eps)
         r, c = ctx.rates, ctx.change_step
         return dict(loss=loss, lr_intended=ctx.scenario.intended(r, s, c), lr_baseline=ctx.scenario.baseline(r, s, c),
-                    lr_effective=eff, lr_reported=pre["reported"])
+                    lr_effective=eff, lr_reported=reported)
+
+    # --- several steps per call of fit's train function (steps_per_execution > 1) ---
+    def begin_call(self, per_call: int) -> None:
+        ctx = self.ctx
+        # No Python runs between the steps of one call: each step's hook runs before the call.
+        for step in range(self.step, min(self.step + per_call, ctx.steps)):
+            self._hook(step)
+        self._iterations = _iterations(ctx.optimizer)
+        # The reported LR of every step in the call is what optimizer.learning_rate says before
+        # the call (after the callbacks ran): the only value a user, or any callback, can read for
+        # those steps (a schedule that moves inside the call is reported at its value before it).
+        self._reported = reported_lr(ctx.optimizer) if self.probe_pass else math.nan
+
+    def end_call(self, seconds: float) -> None:
+        ctx = self.ctx
+        # Counted from the optimizer's step counter, not assumed: Keras runs fewer steps in the
+        # last call of an epoch when too few batches remain.
+        k = _iterations(ctx.optimizer) - self._iterations
+        records = ctx.tape.last(k) if self.probe_pass else [None] * k
+        for i, rec in enumerate(records):
+            # Single steps inside one call cannot be timed apart: each gets an equal share.
+            row = dict(step=self.step, step_s=seconds / k, traces=0 if ctx.mode == "eager" else ctx.traces)
+            if rec is not None:
+                row.update(self._solve(self.step, rec["before"], rec["after"], rec["x"], rec["y"], (rec["m"], rec["v"]),
+                                       self._iterations + i + 1, self._reported))
+            self.rows.append(row)
+            self.step += 1
 
 
 def _sync_fn(device: str):
@@ -207,26 +355,36 @@ def run_loop(ctx: Ctx, batches, sync, probe_pass: bool) -> list[dict]:
 def run_fit(ctx: Ctx, batches, sync, probe_pass: bool) -> list[dict]:
     K = ctx.keras
     rec = _Recorder(ctx, batches, probe_pass)
+    compile_kwargs = ctx.scenario.compile_kwargs(ctx)
+    per_call = int(compile_kwargs.get("steps_per_execution", 1))
 
     class Harness(K.callbacks.Callback):
         # Last in the list: its begin runs after the scenario's callbacks, so the timer starts
         # right before Keras calls the train function.
         def on_train_batch_begin(self, batch, logs=None):
-            rec.begin()
+            if per_call == 1:
+                rec.begin()
+            else:
+                rec.begin_call(per_call)
             self.t0 = clock()
 
         def on_train_batch_end(self, batch, logs=None):
             sync()
             seconds = clock() - self.t0
-            rec.end(seconds)
+            if per_call == 1:
+                rec.end(seconds)
+            else:
+                rec.end_call(seconds)
 
     ctx.model.compile(
         optimizer=ctx.optimizer, loss=ctx.loss_fn,
         run_eagerly=ctx.mode == "eager", jit_compile=ctx.mode == "xla",
-        **ctx.scenario.compile_kwargs(ctx),
+        **compile_kwargs,
     )
     if ctx.mode == "xla" and not ctx.model.jit_compile:
         raise RuntimeError("jit_compile=True was dropped by Keras: this cell would not run under XLA")
+    if probe_pass and per_call > 1:
+        ctx.tape = StepTape(ctx, per_call, *batches[0])
     x = np.concatenate([b[0] for b in batches])
     y = np.concatenate([b[1] for b in batches])
     ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(len(batches[0][0]))
