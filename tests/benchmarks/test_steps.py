@@ -1,0 +1,128 @@
+"""Steady step and trace/compile cost of every scenario's loop step, beside the static step.
+
+Each group holds one scenario and the ``static`` step measured right before it in the same run,
+so the saved JSON compares them side by side whatever the machine's speed that minute. The step
+is the cell's own (``bench.cell``): the scenario's Python hook runs in pedantic's ``setup``, outside
+the clock, and the clock stops after the loss is forced, as in the matrix's timing pass. Keras 3,
+Adam, CPU: the legacy flavours need ``TF_USE_LEGACY_KERAS`` set before TensorFlow is imported, which
+a pytest process cannot do for one test. Each benchmark also records the tracing count it saw and
+the verdict of the same cell run the matrix's way (``bench.worker.CellRunner``).
+"""
+
+import itertools
+
+import pytest
+
+from bench.config import Config
+from bench.scenarios import REGISTRY
+
+FLAVOUR, OPTIMIZER, DEVICE = "keras3", "adam", "cpu"
+MODES = ("function", "xla")
+QUICK = Config(profile="quick").resolved()
+#: Steps run before timing starts: the first call (the trace) and the change step are among them.
+WARMUP = QUICK.change_step + 2
+ROUNDS = 30
+TRACE_ROUNDS = 3
+
+
+def _params():
+    for mode in MODES:
+        for sid, scenario in REGISTRY.items():
+            if scenario.applies(FLAVOUR, "loop", mode, OPTIMIZER):
+                for subject in dict.fromkeys(("static", sid)):
+                    yield pytest.param(mode, sid, subject, id=f"{mode}-{sid}-{subject}")
+
+
+PARAMS = list(_params())
+
+
+@pytest.fixture(scope="session")
+def tf_cell():
+    pytest.importorskip("tensorflow")
+    from bench import cell
+
+    return cell
+
+
+@pytest.fixture(scope="session")
+def batches(tf_cell):
+    from bench import data
+
+    x, y = data.dataset(QUICK.steps * QUICK.batch_size, QUICK.seed, None)
+    return tf_cell.make_batches(x, y, QUICK.steps, QUICK.batch_size)
+
+
+@pytest.fixture(scope="session")
+def matrix_cell(tf_cell):
+    """The quick-profile cell as the matrix measures it, run once per (scenario, mode)."""
+    from bench.worker import CellRunner
+
+    runner, cache = CellRunner(gpus=[]), {}
+
+    def get(sid: str, mode: str) -> dict:
+        if (sid, mode) not in cache:
+            spec = dict(scenario=sid, flavour=FLAVOUR, api="loop", mode=mode, device=DEVICE, optimizer=OPTIMIZER,
+                        steps=QUICK.steps, repeats=QUICK.repeats, warmup=QUICK.warmup, seed=QUICK.seed,
+                        batch_size=QUICK.batch_size, change_step=QUICK.change_step, data=None)
+            cache[sid, mode] = runner.run(spec)["cell"]
+        return cache[sid, mode]
+
+    return get
+
+
+def _ctx(cell, sid: str, mode: str, steps: int):
+    from bench.flavours import FLAVOURS
+    from bench.scenarios import Rates
+
+    ctx = cell.Ctx(REGISTRY[sid], FLAVOURS[FLAVOUR], "loop", mode, DEVICE, OPTIMIZER, Rates.for_optimizer(OPTIMIZER),
+                   QUICK.change_step, steps)
+    cell.setup(ctx, QUICK.seed)
+    ctx.fn = cell.make_loop_step(ctx)
+    return ctx
+
+
+def _hook(ctx, step: int, batches):
+    """The scenario's Python side of one step, as the matrix runs it: outside the clock."""
+    try:
+        ctx.scenario.before_step(ctx, step)
+    except Exception as e:  # the change statement raised: the cell trains on, and so do we
+        ctx.record_error(e)
+    x, y = batches[step % len(batches)]
+    return (ctx, x, y, ctx.scenario.step_args(ctx, step)), {}
+
+
+def _call(ctx, x, y, args):
+    ctx.fn(x, y, *args).numpy()  # ctx.fn, not a saved copy: a scenario may retrace by replacing it
+
+
+def _record(benchmark, ctx, mode, subject, matrix_cell):
+    row = matrix_cell(subject, mode)
+    benchmark.extra_info.update(
+        scenario=subject, mode=mode, flavour=FLAVOUR, optimizer=OPTIMIZER, traces=ctx.traces,
+        cell_traces=row.get("traces"), verdict=row.get("verdict"), reported_ok=row.get("reported_ok"),
+        cell_status=row.get("status"), cell_step_ratio=row.get("step_ratio"), error=ctx.error or row.get("error", ""),
+    )
+
+
+@pytest.mark.parametrize("mode, sid, subject", PARAMS)
+def test_steady_step(benchmark, tf_cell, batches, matrix_cell, mode, sid, subject):
+    benchmark.group = f"steady {mode} {sid}"
+    ctx = _ctx(tf_cell, subject, mode, WARMUP + ROUNDS)
+    steps = itertools.count()
+    benchmark.pedantic(_call, setup=lambda: _hook(ctx, next(steps), batches), rounds=ROUNDS, warmup_rounds=WARMUP)
+    _record(benchmark, ctx, mode, subject, matrix_cell)
+    benchmark.extra_info["steps"] = next(steps)
+
+
+@pytest.mark.parametrize("mode, sid, subject", PARAMS)
+def test_trace_cost(benchmark, tf_cell, batches, matrix_cell, mode, sid, subject):
+    benchmark.group = f"trace {mode} {sid}"
+    made = []
+
+    def fresh():  # a new model, optimizer and tf.function each round, built outside the clock
+        made.append(_ctx(tf_cell, subject, mode, QUICK.steps))
+        return _hook(made[-1], 0, batches)
+
+    benchmark.pedantic(_call, setup=fresh, rounds=TRACE_ROUNDS)
+    _record(benchmark, made[-1], mode, subject, matrix_cell)
+    benchmark.extra_info["traces_per_round"] = [c.traces for c in made]
