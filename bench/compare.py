@@ -11,8 +11,9 @@ What fails (exit 1):
 - its verdict changed or ``reported_ok`` flipped, in either direction: the baseline is what the
   project documents, so a change of behaviour is refreshed into it on purpose, not waved through;
 - its step ratio grew by more than ``max_slowdown`` plus the relative IQR of the step time in both
-  runs (a cell whose timing is spread wide needs a bigger jump to count), unless either run flags
-  it ``noisy``: such a cell is listed, never failed, on its ratio alone.
+  runs (a cell whose timing is spread wide needs a bigger jump to count), and so did its step time
+  against the run's overall change in speed (so one reference loop timed during a burst of load
+  does not fail its cells); a cell either run flags ``noisy`` is listed, never failed, on its ratio.
 
 What is reported without failing: cells new in CURRENT, improvements, skipped ratios, and
 differing TensorFlow / Keras versions (a warning line: an upgrade is exactly what the gate should
@@ -28,6 +29,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from bench import results
@@ -39,6 +41,10 @@ MAX_SLOWDOWN = 0.25
 #: Columns that must agree for two runs to be comparable at all: a 10-step run and a 60-step run
 #: trace and time differently, so comparing them would only produce false alarms.
 SAME_RUN_SHAPE = ("steps", "change_step", "repeats")
+
+#: Fewest matched timed cells from which the run-wide speed change is trusted (a median of fewer
+#: would be moved by the very cell under judgement).
+MIN_CELLS_FOR_SPEED = 5
 
 #: Version fields in meta.json worth a warning when they differ.
 VERSIONS = ("tensorflow", "keras", "tf_keras", "python")
@@ -116,11 +122,22 @@ def _flag(value) -> bool:
     return str(value) == "True"
 
 
-def ratio_difference(base: dict, cur: dict, max_slowdown: float) -> tuple[bool, str] | None:
+def machine_speed(b_rows: dict, c_rows: dict) -> float | None:
+    """How much slower CURRENT ran than BASELINE overall: the median of the matched cells' step-time
+    changes, or None with too few timed cells to tell a machine from a cell."""
+    changes = [_num(c["step_s_median"]) / _num(b["step_s_median"]) for key, b in b_rows.items()
+               if (c := c_rows.get(key)) is not None and _num(b["step_s_median"]) > 0 and _num(c["step_s_median"]) > 0]
+    return float(np.median(changes)) if len(changes) >= MIN_CELLS_FOR_SPEED else None
+
+
+def ratio_difference(base: dict, cur: dict, max_slowdown: float, speed: float | None = None) -> tuple[bool, str] | None:
     """(regression?, note) when the step ratio grew past ``max_slowdown``; None when it did not.
 
     The allowance is widened by each run's relative IQR (``step_s_iqr / step_s_median``): a ratio
     read off a wide spread of step times moves more between runs without anything having changed.
+    With ``speed`` (see ``machine_speed``) the cell's own step time, scaled by it, must have grown
+    past the same allowance too: a ratio that jumps while the step holds still is its reference
+    loop caught in a burst of load, not a slower step.
     """
     rb, rc = _num(base["step_ratio"]), _num(cur["step_ratio"])
     if not (rb > 0 and rc > 0):
@@ -136,6 +153,9 @@ def ratio_difference(base: dict, cur: dict, max_slowdown: float) -> tuple[bool, 
         return False, text + "; noisy timing, not gated)"
     if growth <= allowed:
         return False, text + " with the IQR; within noise)"
+    sb, sc = _num(base["step_s_median"]), _num(cur["step_s_median"])
+    if speed and sb > 0 and sc > 0 and sc / sb / speed - 1 <= allowed:
+        return False, text + f"; the step itself {sc / sb / speed - 1:+.0%} against the run: the reference moved)"
     return True, text + ")"
 
 
@@ -145,13 +165,14 @@ def compare_cells(base: pd.DataFrame, cur: pd.DataFrame, max_slowdown: float = M
     # plain dicts: looking rows up one by one in a MultiIndex frame is a thousand times slower
     b_rows = dict(zip(base.index, base.to_dict("records")))
     c_rows = dict(zip(cur.index, cur.to_dict("records")))
+    speed = machine_speed(b_rows, c_rows)
     for key, b in b_rows.items():
         c = c_rows.get(key)
         if c is None:
             out.differences.append(Difference(key, "missing", str(b["status"]), "—", True, "cell absent from current"))
             continue
         out.matched += 1
-        out.differences += _cell_differences(key, b, c, max_slowdown)
+        out.differences += _cell_differences(key, b, c, max_slowdown, speed)
     for key, c in c_rows.items():
         if key not in b_rows:
             out.differences.append(Difference(key, "new", "—", str(c["status"]), False,
@@ -159,7 +180,7 @@ def compare_cells(base: pd.DataFrame, cur: pd.DataFrame, max_slowdown: float = M
     return out
 
 
-def _cell_differences(key, b: dict, c: dict, max_slowdown: float) -> list[Difference]:
+def _cell_differences(key, b: dict, c: dict, max_slowdown: float, speed: float | None) -> list[Difference]:
     diffs = []
     if b["status"] != c["status"]:
         diffs.append(Difference(key, "status", b["status"], c["status"], b["status"] == "ok", str(c["error"])[:120]))
@@ -173,7 +194,7 @@ def _cell_differences(key, b: dict, c: dict, max_slowdown: float) -> list[Differ
         diffs.append(Difference(key, "verdict", b["verdict"], c["verdict"], True))
     if str(b["reported_ok"]) != str(c["reported_ok"]):
         diffs.append(Difference(key, "reported_ok", str(b["reported_ok"]), str(c["reported_ok"]), True))
-    ratio = ratio_difference(b, c, max_slowdown)
+    ratio = ratio_difference(b, c, max_slowdown, speed)
     if ratio is not None:
         failed, note = ratio
         diffs.append(Difference(key, "step_ratio", f"{_num(b['step_ratio']):.2f}", f"{_num(c['step_ratio']):.2f}",

@@ -131,12 +131,35 @@ def test_fewer_traces_and_new_cells_are_reported_not_failed(runs, capsys):
     assert "traces less" in out and "brand-new keras3" in out and "1 new cell(s)" in out
 
 
+def _slower(row, factor):
+    row.update(step_ratio=row["step_ratio"] * factor, step_s_median=row["step_s_median"] * factor,
+               step_s_iqr=row["step_s_iqr"] * factor)
+
+
 def test_threshold_is_the_option(runs, capsys):
     base, current = runs
-    slower = current(lambda rows: rows[3].update(step_ratio=rows[3]["step_ratio"] * 1.4))
+    slower = current(lambda rows: _slower(rows[3], 1.4))
     assert gate(capsys, base, slower)[0] == 1
     assert gate(capsys, base, slower, "--max-slowdown", "0.5")[0] == 0
     assert gate(capsys, base, slower, "--max-slowdown", "50%")[0] == 0
+
+
+def test_a_ratio_whose_step_held_still_is_its_reference_moving(runs, capsys):
+    # the reference loop timed during a burst of load: the ratio jumps, the step does not
+    base, current = runs
+    code, out, _ = gate(capsys, base, current(lambda rows: rows[3].update(step_ratio=rows[3]["step_ratio"] * 3)))
+    assert code == 0 and "the reference moved" in out
+
+
+def test_a_slower_machine_is_not_a_regression_but_a_slower_cell_on_it_is(runs, capsys):
+    base, current = runs
+
+    def edit(rows):
+        for r in rows:  # every step and reference 3x slower: ratios unchanged
+            r.update(step_s_median=r["step_s_median"] * 3, step_s_iqr=r["step_s_iqr"] * 3, reference_s=r["reference_s"] * 3)
+        _slower(rows[3], 2)
+    code, out, _ = gate(capsys, base, current(edit))
+    assert code == 1 and out.count("FAIL ") == 1 and _cell(_rows()[3]) in out
 
 
 def test_noisy_cells_do_not_fail_on_ratio_alone(runs, capsys):
@@ -159,8 +182,8 @@ def test_a_wide_iqr_widens_the_allowance(runs, capsys):
 
     def wide(factor):
         def edit(rows):
-            r = rows[3]
-            r.update(step_ratio=r["step_ratio"] * factor, step_s_iqr=0.2 * r["step_s_median"])
+            _slower(rows[3], factor)
+            rows[3]["step_s_iqr"] = 0.2 * rows[3]["step_s_median"]
         return edit
     assert gate(capsys, base, current(wide(1.4)))[0] == 0  # 40 % < 25 % + 2 % + 20 %
     assert gate(capsys, base, current(wide(2.0)))[0] == 1
@@ -177,7 +200,8 @@ def test_ten_percent_noise_on_ratios_passes(noise, iqr):
     comp = compare.compare_cells(base, cur)
     assert comp.exit_code == 0 and comp.matched == 16
     # and the same noise on top of a doubled cell still fails that cell alone
-    cur.iloc[7, cur.columns.get_loc("step_ratio")] = base["step_ratio"].iloc[7] * 2 * noise[7]
+    for col in ("step_ratio", "step_s_median"):
+        cur.iloc[7, cur.columns.get_loc(col)] = base[col].iloc[7] * 2 * noise[7]
     cur.iloc[7, cur.columns.get_loc("step_s_iqr")] = 0.0
     assert [d.cell for d in compare.compare_cells(base, cur).regressions] == [base.index[7]]
 
