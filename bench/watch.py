@@ -143,23 +143,66 @@ class _Probe:
         self.count = 0          # steps seen; every `every`-th is measured
         self._pre = None
         self._hooked = None
+        self._read_before = self._read_after = None
+        self._variables, self._lr_variable = [], None
 
-    # The hook: copy the step's gradients into our variables, on measured steps only.
     def install(self) -> None:
-        if not getattr(self.opt, "built", getattr(self.opt, "_built", False)) or (
-                self.family == "tf_keras_legacy" and not self.opt.weights):
+        opt = self.opt
+        if not getattr(opt, "built", getattr(opt, "_built", False)) or (
+                self.family == "tf_keras_legacy" and not opt.weights):
             # Slots exist before the first step, for the momentum read before it, and building
             # inside a traced step would cost that step an extra trace.
-            FLAVOURS[self.family].build(self.opt, self.model.trainable_variables)
+            FLAVOURS[self.family].build(opt, self.model.trainable_variables)
         if self.log_dir is not None and self.writer is None:
             self.writer = tf.summary.create_file_writer(str(self.log_dir))
-        if self.rule != "sgd" or self._hooked:
+        if self._read_before is not None:
             return
+        variables = self._variables = list(self.model.trainable_variables)
+        # A float LR lives in a variable, read with the rest; anything else (a schedule, or a
+        # variable swapped in later) is read eagerly by reported_lr.
+        lr = getattr(opt, "_learning_rate", None)
+        self._lr_variable = lr if hasattr(lr, "assign") and self.family != "tf_keras_legacy" else None
         with tf.init_scope():
             self._armed = tf.Variable(False, trainable=False, name="lr_watch_armed")
             self._captured = tf.Variable(0, dtype=tf.int64, trainable=False, name="lr_watch_captured")
             self._stash = {id(v): tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False, name="lr_watch_grad")
-                           for v in self.model.trainable_variables}
+                           for v in variables} if self.rule == "sgd" else {}
+        if self.rule == "sgd":
+            self._hook()
+            before = variables + (self._slots("momentum", variables) if self._momentum() else [])
+            after = variables + [self._stash[id(v)] for v in variables]
+        else:
+            before, after = variables, variables + self._slots("m", variables) + self._slots("v", variables)
+        # One compiled read per side of the step instead of one eager op per variable: the reads
+        # are most of a measured step's cost.
+        self._read_before = self._reader(before, arm=True)
+        self._read_after = self._reader(after, arm=False)
+
+    def _reader(self, variables, arm: bool):
+        lr = self._lr_variable
+
+        def read():
+            out = [tf.convert_to_tensor(self.opt.iterations), self._captured.read_value(),
+                   tf.cast(tf.convert_to_tensor(lr), tf.float64) if lr is not None else tf.constant(math.nan, tf.float64)]
+            out += [tf.convert_to_tensor(v) for v in variables]
+            with tf.control_dependencies(out):
+                self._armed.assign(arm)
+            return out
+        return tf.function(read, autograph=False)
+
+    def _slots(self, name, variables) -> list:
+        opt = self.opt
+        if self.family == "tf_keras_legacy":
+            return [opt.get_slot(v, name) for v in variables]
+        if self.family == "keras3":
+            idx = [opt._get_variable_index(v) for v in variables]
+        else:
+            idx = [opt._index_dict[opt._var_key(v)] for v in variables]
+        slots = {"momentum": "momentums", "m": "_momentums", "v": "_velocities"}[name]
+        return [getattr(opt, slots)[i] for i in idx]
+
+    # The hook: copy the step's gradients into our variables, on measured steps only.
+    def _hook(self) -> None:
         opt, name = self.opt, "apply" if self.family == "keras3" else "apply_gradients"
         original = getattr(opt, name)
 
@@ -195,6 +238,7 @@ class _Probe:
             with contextlib.suppress(AttributeError):
                 delattr(self.opt, self._hooked)
             self._hooked = None
+        self._read_before = self._read_after = None
         if self.writer is not None:
             self.writer.flush()
 
@@ -204,27 +248,24 @@ class _Probe:
         self.count += 1
         if (self.count - 1) % self.every:
             return False
-        opt, variables = self.opt, self.model.trainable_variables
-        pre = dict(step=int(_num(opt.iterations)), reported=reported_lr(opt),
-                   before=[v.numpy() for v in variables])
-        if self.rule == "sgd":
-            pre["momentum"] = self._momentum_slots(variables)
-            pre["captured"] = int(self._captured.numpy())
-            self._armed.assign(True)
-        self._pre = pre
+        iterations, captured, reported, *values = (t.numpy() for t in self._read_before())
+        if self._lr_variable is None or getattr(self.opt, "_learning_rate", None) is not self._lr_variable:
+            reported = reported_lr(self.opt)
+        n = len(self._variables)
+        self._pre = dict(step=int(iterations), reported=float(reported), captured=int(captured), before=values[:n],
+                         momentum=values[n:] or None)
         return True
 
     def end(self) -> dict | None:
         pre, self._pre = self._pre, None
         if pre is None:
             return None
-        if self.rule == "sgd":
-            self._armed.assign(False)
-            if int(self._captured.numpy()) == pre["captured"]:
-                raise RuntimeError("the train step did not pass its gradients through the watched optimizer: it was "
-                                   "traced before the watch began, or it updates the weights without the optimizer; "
-                                   "start the watch before the step is first called")
-        eff = self._effective(pre)
+        iterations, captured, _, *values = (t.numpy() for t in self._read_after())
+        if self.rule == "sgd" and int(captured) == pre["captured"]:
+            raise RuntimeError("the train step did not pass its gradients through the watched optimizer: it was "
+                               "traced before the watch began, or it updates the weights without the optimizer; "
+                               "start the watch before the step is first called")
+        eff = self._effective(pre, int(iterations), values)
         expected = float(self.expected(pre["step"])) if self.expected is not None else math.nan
         rec = dict(step=pre["step"], lr_effective=eff, lr_reported=pre["reported"], lr_expected=expected)
         self.records.append(rec)
@@ -252,46 +293,33 @@ class _Probe:
         warnings.warn(msg, LRMismatchWarning, stacklevel=3)
 
     # The update rule, solved for lr.
-    def _momentum_slots(self, variables):
-        mu = self._momentum()
-        if mu == 0.0:
-            return None
-        opt = self.opt
-        if self.family == "tf_keras_legacy":
-            return [opt.get_slot(v, "momentum").numpy() for v in variables]
-        if self.family == "keras3":
-            return [opt.momentums[opt._get_variable_index(v)].numpy() for v in variables]
-        return [opt.momentums[opt._index_dict[opt._var_key(v)]].numpy() for v in variables]
-
     def _momentum(self) -> float:
         if self.family == "tf_keras_legacy":
             return _num(self.opt._get_hyper("momentum")) if self.opt._momentum else 0.0
         return float(self.opt.momentum)
 
-    def _decay(self, variables, before):
+    def _decay(self, before):
         """``wd * w_before`` for each variable the optimizer decays, else None."""
         wd = getattr(self.opt, "weight_decay", None)
         if not wd:
             return None
-        return [float(wd) * b if self.opt._use_weight_decay(v) else np.zeros_like(b) for v, b in zip(variables, before)]
+        return [float(wd) * b if self.opt._use_weight_decay(v) else np.zeros_like(b)
+                for v, b in zip(self._variables, before)]
 
-    def _effective(self, pre) -> float:
-        opt, variables, before = self.opt, self.model.trainable_variables, pre["before"]
-        after = [v.numpy() for v in variables]
-        decay = self._decay(variables, before)
-        flavour = FLAVOURS[self.family]
+    def _effective(self, pre, t: int, values) -> float:
+        before, n = pre["before"], len(pre["before"])
+        after, rest = values[:n], values[n:]
+        decay = self._decay(before)
         if self.rule == "adam":
-            m, v = flavour.adam_slots(opt, variables)
-            b1, b2, eps = flavour.adam_hyper(opt)
-            t = int(_num(opt.iterations))
+            m, v = rest[:n], rest[n:]
+            b1, b2, eps = FLAVOURS[self.family].adam_hyper(self.opt)
             if decay is None:
                 return probe.adam_lr(before, after, m, v, t, b1, b2, eps)
             c = math.sqrt(1.0 - b2**t) / (1.0 - b1**t)
             direction = [c * mi / (np.sqrt(vi.astype(np.float64)) + eps) + d for mi, vi, d in zip(m, v, decay)]
             return probe.sgd_lr(before, after, direction)
-        grads = [self._stash[id(v)].numpy().astype(np.float64) for v in variables]
-        mu, m_old = self._momentum(), pre["momentum"]
-        gain, carry = (1.0 + mu, mu * mu) if getattr(opt, "nesterov", False) else (1.0, mu)
+        grads, mu, m_old = [g.astype(np.float64) for g in rest], self._momentum(), pre["momentum"]
+        gain, carry = (1.0 + mu, mu * mu) if getattr(self.opt, "nesterov", False) else (1.0, mu)
         direction = [gain * g for g in grads]
         if decay is not None:
             direction = [u + d for u, d in zip(direction, decay)]

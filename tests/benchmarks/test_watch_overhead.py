@@ -1,0 +1,68 @@
+"""What EffectiveLRMonitor costs in model.fit: mean seconds per step with and without it.
+
+Run with the other benchmarks (``pytest tests/benchmarks --benchmark-only``). The figure is
+printed in the run's summary and saved in ``extra_info``; there is no timing assertion, as
+timings on a shared machine are no pass/fail matter. Bare and monitored fits alternate within a
+round, so drifts in machine load hit both alike.
+"""
+
+import time
+
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+keras = pytest.importorskip("keras")
+
+from bench.watch import EffectiveLRMonitor  # noqa: E402
+
+STEPS, WARMUP, ROUNDS = 300, 20, 5
+
+
+class StepClock(keras.callbacks.Callback):
+    """Mean seconds per step after warm-up, between batch ends: the monitor's measured steps
+    count in full (a median would hide them)."""
+
+    def on_train_begin(self, logs=None):
+        self.ends = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.ends.append(time.perf_counter())
+
+    def mean_step_s(self):
+        return (self.ends[-1] - self.ends[WARMUP]) / (len(self.ends) - 1 - WARMUP)
+
+
+def _model(opt):
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input(shape=(784,))
+    hidden = keras.layers.Dense(10, activation="relu")(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(hidden))
+    model.compile(opt, "categorical_crossentropy")
+    return model
+
+
+@pytest.mark.parametrize("opt", ["sgd_momentum", "adam"])
+@pytest.mark.parametrize("every", [10, 1])
+def test_monitor_overhead(benchmark, figures, opt, every):
+    rng = np.random.default_rng(0)
+    x = rng.random((32 * STEPS, 784), dtype=np.float32)
+    y = np.eye(10, dtype=np.float32)[np.arange(32 * STEPS) % 10]
+    model = _model(keras.optimizers.SGD(0.01, momentum=0.9) if opt == "sgd_momentum" else keras.optimizers.Adam(1e-3))
+    times = {"bare": [], "monitor": []}
+
+    def one_round():
+        for kind in times:
+            clock = StepClock()
+            extra = [EffectiveLRMonitor(every=every)] if kind == "monitor" else []
+            model.fit(x, y, batch_size=32, epochs=1, shuffle=False, verbose=0, callbacks=[*extra, clock])
+            times[kind].append(clock.mean_step_s())
+
+    benchmark.group = "watch overhead"
+    benchmark.pedantic(one_round, rounds=ROUNDS)
+    bare, monitored = float(np.median(times["bare"])), float(np.median(times["monitor"]))
+    overhead = monitored / bare - 1.0
+    benchmark.extra_info.update(opt=opt, every=every, bare_step_s=times["bare"], monitor_step_s=times["monitor"],
+                                overhead=overhead)
+    figures.append(f"EffectiveLRMonitor every={every}, keras3 fit function {opt}: bare {bare * 1e3:.3f} ms/step, "
+                   f"monitored {monitored * 1e3:.3f} ms/step, overhead {overhead:+.1%} (median of {ROUNDS} rounds)")
