@@ -1,0 +1,15 @@
+from bench.scenarios import register
+from bench.scenarios.float_arg import FloatArg, python_lr
+
+
+@register
+class TensorArg(FloatArg):
+    """The LR passed to the train step as a float32 tensor argument, a new value at every step after the change."""
+
+    id = "tensor-arg"
+    rank = 14
+
+    def step_args(self, ctx, step):
+        import tensorflow as tf  # hooks run in the worker, which has it imported already
+
+        return (tf.constant(python_lr(ctx.rates, step, ctx.change_step), tf.float32),)
