@@ -98,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("current", metavar="CURRENT")
     cmp.add_argument("--max-slowdown", type=_fraction("--max-slowdown"), default=None,
                      help="allowed growth of a cell's step ratio, e.g. 0.25 or 25%% (default 0.25)")
+
+    aud = sub.add_parser("audit", help="check the popular LR-reset recipe's claims: write DIR/AUDIT.md")
+    aud.add_argument("dir", nargs="?", default="results")
     return p
 
 
@@ -250,7 +253,21 @@ def cmd_compare(args) -> int:
     return comp.exit_code
 
 
+def cmd_audit(args) -> int:
+    from bench import audit, results
+
+    try:
+        path = audit.write_audit(args.dir)
+    except results.ResultsError as e:
+        raise UsageError(str(e)) from None
+    except OSError as e:
+        raise UsageError(f"{args.dir}: cannot write {audit.AUDIT_MD} ({e.strerror or type(e).__name__})") from None
+    print(f"wrote {path}")
+    return 0
+
+
 COMMANDS = {"run": cmd_run, "list": cmd_list, "report": cmd_report, "lessons": cmd_lessons, "compare": cmd_compare, "merge": cmd_merge}
+COMMANDS["audit"] = cmd_audit
 
 
 def main(argv: list[str] | None = None) -> int:
