@@ -101,7 +101,11 @@ def _shape(cells: pd.DataFrame, folder: Path) -> dict:
 
 def _version_warnings(base_meta: dict, cur_meta: dict) -> list[str]:
     out = []
-    bv, cv = base_meta.get("versions", {}), cur_meta.get("versions", {})
+
+    def groups(meta):  # worker kind -> versions; anything else in a hand-edited file is ignored
+        v = meta.get("versions")
+        return {g: h for g, h in v.items() if isinstance(h, dict)} if isinstance(v, dict) else {}
+    bv, cv = groups(base_meta), groups(cur_meta)
     for group in sorted(set(bv) & set(cv)):
         for name in VERSIONS:
             b, c = bv[group].get(name), cv[group].get(name)

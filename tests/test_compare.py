@@ -284,3 +284,9 @@ def test_committed_baseline_passes_itself_and_fails_one_more_trace(tmp_path, cap
     assert code == 1
     assert [line for line in out.splitlines() if line.startswith("FAIL ")] == [
         line for line in out.splitlines() if " ".join(cells.loc[i, list(KEY)]) in line and " traces " in line]
+
+
+def test_meta_without_versions_still_compares(runs, capsys):
+    base, current = runs
+    code, out, err = gate(capsys, base, current(meta={"versions": ["not", "a", "mapping"]}))
+    assert (code, err) == (0, "") and "warning" not in out
