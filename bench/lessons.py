@@ -40,7 +40,7 @@ def scenario_finding(cells: pd.DataFrame, scenario: str) -> str:
     if ok.empty:
         return f"`{scenario}`: no cell measured successfully"
     by_flavour = {f: g for f, g in ok.groupby("flavour", sort=False)}
-    same = len({frozenset(Counter(g["verdict"])) for g in by_flavour.values()}) == 1
+    same = len({frozenset(Counter(g["verdict"]).items()) for g in by_flavour.values()}) == 1
     if same:
         text = f"`{scenario}`: {_count(ok)}"
     else:
@@ -50,6 +50,9 @@ def scenario_finding(cells: pd.DataFrame, scenario: str) -> str:
     modes = {m: set(g["verdict"]) for m, g in ok.groupby("mode", sort=False)}
     if len({frozenset(v) for v in modes.values()}) > 1:
         text += " (by mode: " + ", ".join(f"{m} {'/'.join(sorted(v))}" for m, v in modes.items()) + ")"
+    missed = cells[(cells["scenario"] == scenario) & (cells["status"] != "ok")]
+    if len(missed):
+        text += f"; {len(missed)} more cell(s) not measured ({', '.join(sorted(set(missed['status'])))})"
     return text + "."
 
 
@@ -70,7 +73,7 @@ def _scenario_summary(cells: pd.DataFrame, sel: plots.Selection, scenario: str) 
 
 
 def _wrap(text: str, width: int = 80) -> str:
-    return "\n".join(textwrap.wrap(text, width))
+    return "\n".join(textwrap.wrap(text, width, break_on_hyphens=False))
 
 
 def lr_title(cells, sel) -> str:
@@ -80,9 +83,13 @@ def lr_title(cells, sel) -> str:
 def loss_title(cells, steps, sel) -> str:
     data = sel.filter(steps)
     last = data[data["step"] == data["step"].max()]
-    finals = last.groupby("scenario", sort=False)["loss"].mean()
-    text = "Final loss, mean over the cells shown: " + ", ".join(f"{s} {v:.3f}" for s, v in finals.items())
-    return _wrap(text)
+    if last.empty:
+        return "No loss measured"
+    if len(sel.scenarios) == 1:  # one scenario: how the modes end up
+        finals = last.groupby("mode", sort=False)["loss"].mean()
+        return _wrap(f"Final loss of {sel.scenarios[0]}: " + ", ".join(f"{m} {v:.3f}" for m, v in finals.items()))
+    finals = last.groupby("scenario", sort=False)["loss"].mean().sort_values()
+    return _wrap("Final loss, mean over modes, lowest first: " + ", ".join(f"{s} {v:.3f}" for s, v in finals.items()))
 
 
 def timing_title(cells, sel) -> str:

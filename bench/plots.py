@@ -25,7 +25,7 @@ from bench.config import MODES  # noqa: E402
 #: Okabe & Ito (2008): distinguishable with the common colour-vision deficiencies.
 OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
 VERDICT_COLOURS = {"effective": "#0072B2", "ignored": "#D55E00", "wrong": "#E69F00", "raises": "#CC79A7",
-                   "mixed": "#999999", "not run": "#FFFFFF"}
+                   "mixed": "#999999", "not measured": "#FFFFFF"}
 LR_STYLE = {  # the three LRs of a cell: what was meant, what the weights show, what the print says
     "intended": dict(color="#000000", ls="--", lw=2.5),
     "effective": dict(color="#0072B2", ls="-", lw=3.5),
@@ -136,7 +136,7 @@ def _verdict_of(cells, scenario, flavour, api, mode, optimizer, device) -> tuple
     c = cells[(cells["scenario"] == scenario) & (cells["flavour"] == flavour) & (cells["api"] == api)
               & (cells["mode"] == mode) & (cells["optimizer"] == optimizer) & (cells["device"] == device)]
     if c.empty or c.iloc[0]["status"] != "ok":
-        return "not run", True
+        return "not measured", True
     return c.iloc[0]["verdict"], not c.iloc[0]["reported_ok"] == False  # noqa: E712 (True, False or NaN)
 
 
@@ -193,7 +193,8 @@ def loss_figure(cells, steps, sel: Selection, title: str, path: Path) -> Path:
             d = data[(data["scenario"] == scenario) & (data["flavour"] == flavour) & (data["api"] == api)
                      & (data["mode"] == mode)]
             if len(d):
-                ax.plot(d["step"], d["loss"], lw=3, ls=styles[(k // len(OKABE_ITO)) % len(styles)],
+                # a thinner, differently dashed line per row: identical curves stay visible
+                ax.plot(d["step"], d["loss"], lw=max(1.5, 4.5 - 0.8 * k), ls=styles[k % len(styles)],
                         color=OKABE_ITO[k % len(OKABE_ITO)], label=f"{scenario} ({flavour} · {api})")
         if change is not None:
             ax.axvline(change - 0.5, color="#666666", lw=1.5)
@@ -231,6 +232,11 @@ def timing_figure(cells, sel: Selection, title: str, path: Path) -> Path:
     ax.axhline(1.0, color="#000000", lw=1.5, ls="--")
     ax.set_xticks(range(len(modes)), modes)
     ax.set_ylabel("step time / bare compiled step")
+    ratios = pd.to_numeric(ok["step_ratio"], errors="coerce").dropna()
+    if len(ratios) and ratios.min() > 0 and ratios.max() / ratios.min() > 20:
+        # a retrace per step can cost hundreds of bare steps: on a linear axis the rest vanish
+        ax.set_yscale("log")
+        ax.set_ylabel("step time / bare compiled step (log)")
     handles, labels = ax.get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=min(3, max(1, len(rows))), frameon=False,
                fontsize=14, title=f"{sel.label()} · number on a bar: tf.function traces of the cell's train step "
@@ -255,7 +261,7 @@ def truth_matrix(cells: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     cols = list(dict.fromkeys(zip(cells["flavour"], cells["api"], cells["mode"])))
     verdicts = v.unstack(["flavour", "api", "mode"]).reindex(index=scenarios, columns=pd.MultiIndex.from_tuples(cols))
     misreported = m.unstack(["flavour", "api", "mode"]).reindex(index=scenarios, columns=pd.MultiIndex.from_tuples(cols))
-    return verdicts.fillna("not run"), misreported.fillna(False).astype(bool)
+    return verdicts.fillna("not measured"), misreported.fillna(False).astype(bool)
 
 
 def truth_figure(cells: pd.DataFrame, title: str, path: Path) -> Path:
