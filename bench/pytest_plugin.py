@@ -25,7 +25,7 @@ import pytest
 def effective_lr():
     """``effective_lr(model, optimizer, step_fn, batch) -> float``: runs ``step_fn(*batch)`` once
     and returns the learning rate that step applied, solved from the weights (SGD, Adam, AdamW).
-    For SGD, call it before ``step_fn`` is first traced: the gradients are taken from the
+    Call it before ``step_fn`` is first traced: what it measures is taken by a hook on the
     optimizer call inside the step."""
     from bench.watch import measure_step
 

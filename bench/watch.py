@@ -2,15 +2,18 @@
 
 The bench's probe, pointed at arbitrary user code. The learning rate is solved from the weights
 before and after a step, never read from the optimizer; the update direction that least squares
-needs comes from the step itself:
+needs comes from the step itself.
 
-- SGD: the gradients the train step hands to the optimizer, copied into variables of ours by a
-  hook on the optimizer instance (``apply`` in Keras 3, ``apply_gradients`` in tf_keras). The copy
-  sits behind a ``tf.cond`` on a flag we raise only on measured steps, so the other steps pay for
-  one predicate. With momentum ``mu`` the update is ``m = mu*m - lr*g; w += m`` (Nesterov:
-  ``w += mu*m - lr*g``, with the new ``m``), so with the slot read before the step,
+A hook on the optimizer instance (``apply`` in Keras 3, ``apply_gradients`` in tf_keras) runs
+inside the user's train step, before the update. On steps whose iteration count is a multiple of
+``every`` it copies into variables of ours the weights, the gradients the step hands over, the
+momentum slots and the LR variable; other steps pay for one ``tf.cond``. After a measured step
+one compiled call reads it all back with the weights and slots after the update.
+
+- SGD: ``dW = -lr*g``. With momentum ``mu`` Keras updates ``m = mu*m - lr*g; w += m`` (Nesterov:
+  ``w += mu*m - lr*g`` with the new ``m``), so from the slot before the step,
   ``dW - mu*m_old = -lr*g`` (Nesterov: ``dW - mu**2*m_old = -lr*(1+mu)*g``).
-- Adam / AdamW: the moment slots after the step; no gradients needed (see ``bench.probe``).
+- Adam / AdamW: the moment slots after the step give the direction (see ``bench.probe``).
 - Decoupled weight decay (AdamW, or ``weight_decay=`` on any Keras optimizer) runs first as
   ``w -= lr*wd*w``; it is linear in the same ``lr``, so ``wd*w_before`` joins the direction of
   every variable the optimizer decays.
@@ -133,6 +136,8 @@ def _check_args(expected, rtol, on_mismatch, every) -> None:
 
 
 class _Probe:
+    """The shared machinery: a hook inside the step that snapshots, and one read after it."""
+
     def __init__(self, model, optimizer, expected, rtol, on_mismatch, every, log_dir):
         _check_args(expected, rtol, on_mismatch, every)
         self.model, self.opt = model, optimizer
@@ -140,69 +145,62 @@ class _Probe:
         self.expected, self.rtol, self.on_mismatch, self.every = expected, rtol, on_mismatch, every
         self.log_dir, self.writer = log_dir, None
         self.records: list[dict] = []
-        self.count = 0          # steps seen; every `every`-th is measured
-        self._pre = None
         self._hooked = None
-        self._read_before = self._read_after = None
-        self._variables, self._lr_variable = [], None
+        self._buf = None
+        self._iter = 0           # the optimizer's iteration count before the next step, as we expect it
+        self._measured = False   # whether the current step is one the hook snapshots
+        self._reported = math.nan
+        self._seen = 0           # snapshots taken so far
 
     def install(self) -> None:
         opt = self.opt
         if not getattr(opt, "built", getattr(opt, "_built", False)) or (
                 self.family == "tf_keras_legacy" and not opt.weights):
-            # Slots exist before the first step, for the momentum read before it, and building
-            # inside a traced step would cost that step an extra trace.
+            # Slots exist before the first step, for the hook to read, and building inside a
+            # traced step would cost that step an extra trace.
             FLAVOURS[self.family].build(opt, self.model.trainable_variables)
         if self.log_dir is not None and self.writer is None:
             self.writer = tf.summary.create_file_writer(str(self.log_dir))
-        if self._read_before is not None:
+        self._iter = int(_num(opt.iterations))
+        if self._buf is not None:  # installed before, on this model and optimizer: hook again
+            self._hook()
             return
         variables = self._variables = list(self.model.trainable_variables)
-        # A float LR lives in a variable, read with the rest; anything else (a schedule, or a
-        # variable swapped in later) is read eagerly by reported_lr.
+        # A float LR lives in a variable, which the hook reads with the rest; anything else (a
+        # schedule, or a variable swapped in later) is read eagerly by reported_lr.
         lr = getattr(opt, "_learning_rate", None)
         self._lr_variable = lr if hasattr(lr, "assign") and self.family != "tf_keras_legacy" else None
+        self._shapes = [tuple(v.shape) for v in variables]
+        size = sum(int(np.prod(sh)) for sh in self._shapes)
+        momentum = self.rule == "sgd" and self._momentum() != 0.0
+        self._m_old = self._slots("momentum") if momentum else []
+        self._after_slots = self._slots("m") + self._slots("v") if self.rule == "adam" else []
+        # Before the update: step, LR, weights, momentum slots (SGD), gradients (SGD). After it:
+        # iteration count, snapshots taken, that, weights, Adam's slots. All float64, flat, so
+        # that one read of one variable brings a measured step back to Python.
+        n_before = 2 + size * (1 + momentum + (self.rule == "sgd"))
+        n_after = 2 + n_before + size * (1 + 2 * (self.rule == "adam"))
         with tf.init_scope():
-            self._armed = tf.Variable(False, trainable=False, name="lr_watch_armed")
-            self._captured = tf.Variable(0, dtype=tf.int64, trainable=False, name="lr_watch_captured")
-            self._stash = {id(v): tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False, name="lr_watch_grad")
-                           for v in variables} if self.rule == "sgd" else {}
-        if self.rule == "sgd":
-            self._hook()
-            before = variables + (self._slots("momentum", variables) if self._momentum() else [])
-            after = variables + [self._stash[id(v)] for v in variables]
-        else:
-            before, after = variables, variables + self._slots("m", variables) + self._slots("v", variables)
-        # One compiled read per side of the step instead of one eager op per variable: the reads
-        # are most of a measured step's cost.
-        self._read_before = self._reader(before, arm=True)
-        self._read_after = self._reader(after, arm=False)
+            self._count = tf.Variable(0, dtype=tf.int64, trainable=False, name="lr_watch_count")
+            self._buf_before = tf.Variable(tf.zeros([n_before], tf.float64), trainable=False, name="lr_watch_before")
+            self._buf = tf.Variable(tf.zeros([n_after], tf.float64), trainable=False, name="lr_watch")
+        self._hook()
 
-    def _reader(self, variables, arm: bool):
-        lr = self._lr_variable
-
-        def read():
-            out = [tf.convert_to_tensor(self.opt.iterations), self._captured.read_value(),
-                   tf.cast(tf.convert_to_tensor(lr), tf.float64) if lr is not None else tf.constant(math.nan, tf.float64)]
-            out += [tf.convert_to_tensor(v) for v in variables]
-            with tf.control_dependencies(out):
-                self._armed.assign(arm)
-            return out
-        return tf.function(read, autograph=False)
-
-    def _slots(self, name, variables) -> list:
-        opt = self.opt
+    def _slots(self, name) -> list:
+        opt, variables = self.opt, self._variables
         if self.family == "tf_keras_legacy":
             return [opt.get_slot(v, name) for v in variables]
         if self.family == "keras3":
             idx = [opt._get_variable_index(v) for v in variables]
         else:
             idx = [opt._index_dict[opt._var_key(v)] for v in variables]
-        slots = {"momentum": "momentums", "m": "_momentums", "v": "_velocities"}[name]
-        return [getattr(opt, slots)[i] for i in idx]
+        return [getattr(opt, {"momentum": "momentums", "m": "_momentums", "v": "_velocities"}[name])[i] for i in idx]
 
-    # The hook: copy the step's gradients into our variables, on measured steps only.
+    # The hook: inside the step, before the update, on steps whose iteration count is a multiple
+    # of `every`, copy the weights, the momentum slots, the gradients and the LR variable.
     def _hook(self) -> None:
+        if self._hooked:
+            return
         opt, name = self.opt, "apply" if self.family == "keras3" else "apply_gradients"
         original = getattr(opt, name)
 
@@ -211,63 +209,100 @@ class _Probe:
                 grads = list(grads)
                 if trainable_variables is not None:
                     trainable_variables = list(trainable_variables)
-                self._capture(grads, trainable_variables if trainable_variables is not None else opt._trainable_variables)
-                return original(grads, trainable_variables)
+                variables = trainable_variables if trainable_variables is not None else opt._trainable_variables
+                return self._around(grads, variables, lambda: original(grads, trainable_variables))
         else:
             def hooked(grads_and_vars, *args, **kwargs):
                 pairs = list(grads_and_vars)
-                self._capture([g for g, _ in pairs], [v for _, v in pairs])
-                return original(pairs, *args, **kwargs)
+                return self._around([g for g, _ in pairs], [v for _, v in pairs],
+                                    lambda: original(pairs, *args, **kwargs))
 
         setattr(opt, name, hooked)
         self._hooked = name
 
-    def _capture(self, grads, variables) -> None:
-        pairs = [(self._stash[id(v)], g) for g, v in zip(grads, variables) if g is not None and id(v) in self._stash]
+    def _around(self, grads, variables, update):
+        by_id = {id(v): g for g, v in zip(grads, variables) if g is not None}
+        f64 = tf.float64
 
-        def copy():
-            for slot, g in pairs:
-                slot.assign(tf.cast(tf.convert_to_tensor(g), slot.dtype))
-            self._captured.assign_add(1)
+        def flat(xs):
+            return [tf.reshape(tf.cast(tf.convert_to_tensor(x), f64), [-1]) for x in xs]
+
+        iterations = tf.cast(tf.convert_to_tensor(self.opt.iterations), tf.int64)
+        armed = tf.equal(iterations % self.every, 0)
+
+        def before():
+            lr = self._lr_variable
+            parts = [tf.reshape(tf.cast(iterations, f64), [1]),
+                     tf.reshape(tf.cast(tf.convert_to_tensor(lr), f64) if lr is not None else tf.constant(math.nan, f64), [1])]
+            parts += flat(self._variables) + flat(self._m_old)
+            if self.rule == "sgd":
+                parts += [tf.reshape(tf.cast(tf.convert_to_tensor(by_id[id(v)]), f64), [-1]) if id(v) in by_id
+                          else tf.zeros([int(np.prod(sh))], f64) for v, sh in zip(self._variables, self._shapes)]
+            self._buf_before.assign(tf.concat(parts, 0))
             return tf.constant(True)
 
-        tf.cond(self._armed, copy, lambda: tf.constant(False))
+        def after():
+            self._count.assign_add(1)
+            counters = tf.cast(tf.stack([tf.convert_to_tensor(self.opt.iterations), self._count.read_value()]), f64)
+            parts = [counters, self._buf_before.read_value()] + flat(self._variables) + flat(self._after_slots)
+            self._buf.assign(tf.concat(parts, 0))
+            return tf.constant(True)
+
+        tf.cond(armed, before, lambda: tf.constant(False))
+        result = update()
+        tf.cond(armed, after, lambda: tf.constant(False))
+        return result
 
     def uninstall(self) -> None:
         if self._hooked:
             with contextlib.suppress(AttributeError):
                 delattr(self.opt, self._hooked)
             self._hooked = None
-        self._read_before = self._read_after = None
         if self.writer is not None:
             self.writer.flush()
 
-    # Around one step.
+    def _split(self, flat) -> list[np.ndarray]:
+        """The buffer as arrays: before, [m_old], [grads], after, [m, v], each one per variable."""
+        groups = 2 + bool(self._m_old) + (self.rule == "sgd") + 2 * (self.rule == "adam")
+        out, at = [], 0
+        for _ in range(groups):
+            for shape in self._shapes:
+                size = int(np.prod(shape))
+                out.append(flat[at:at + size].reshape(shape))
+                at += size
+        return out
+
+    def _lr_is_variable(self) -> bool:
+        return self._lr_variable is not None and getattr(self.opt, "_learning_rate", None) is self._lr_variable
+
+    # Around one step: Python only counts, except on measured steps.
     def begin(self) -> bool:
-        """Take what the step will change; True when this step is measured."""
-        self.count += 1
-        if (self.count - 1) % self.every:
-            return False
-        iterations, captured, reported, *values = (t.numpy() for t in self._read_before())
-        if self._lr_variable is None or getattr(self.opt, "_learning_rate", None) is not self._lr_variable:
-            reported = reported_lr(self.opt)
-        n = len(self._variables)
-        self._pre = dict(step=int(iterations), reported=float(reported), captured=int(captured), before=values[:n],
-                         momentum=values[n:] or None)
-        return True
+        """True when the hook will snapshot this step."""
+        self._measured = self._iter % self.every == 0
+        if self._measured and not self._lr_is_variable():
+            self._reported = reported_lr(self.opt)
+        return self._measured
 
     def end(self) -> dict | None:
-        pre, self._pre = self._pre, None
-        if pre is None:
+        if not self._measured:
+            self._iter += 1
             return None
-        iterations, captured, _, *values = (t.numpy() for t in self._read_after())
-        if self.rule == "sgd" and int(captured) == pre["captured"]:
+        self._measured = False
+        buf = self._buf.numpy()
+        iterations, count, step, lr_seen = (float(x) for x in buf[:4])
+        values = self._split(buf[4:])
+        fresh, self._seen = int(count) > self._seen, int(count)
+        self._iter = int(iterations)
+        if not fresh and self._seen == 0:
             raise RuntimeError("the train step did not pass its gradients through the watched optimizer: it was "
                                "traced before the watch began, or it updates the weights without the optimizer; "
                                "start the watch before the step is first called")
-        eff = self._effective(pre, int(iterations), values)
-        expected = float(self.expected(pre["step"])) if self.expected is not None else math.nan
-        rec = dict(step=pre["step"], lr_effective=eff, lr_reported=pre["reported"], lr_expected=expected)
+        if not fresh or int(step) != self._iter - 1:
+            return None  # the step did more or fewer than one update: back in step with the count now
+        reported = float(lr_seen) if self._lr_is_variable() else self._reported
+        eff = self._effective(int(iterations), values)
+        expected = float(self.expected(int(step))) if self.expected is not None else math.nan
+        rec = dict(step=int(step), lr_effective=eff, lr_reported=reported, lr_expected=expected)
         self.records.append(rec)
         if self.writer is not None:
             with self.writer.as_default():
@@ -298,18 +333,19 @@ class _Probe:
             return _num(self.opt._get_hyper("momentum")) if self.opt._momentum else 0.0
         return float(self.opt.momentum)
 
-    def _decay(self, before):
-        """``wd * w_before`` for each variable the optimizer decays, else None."""
+    def _effective(self, t: int, values) -> float:
+        n = len(self._variables)
+        before, values = values[:n], values[n:]
+        m_old = None
+        if self._m_old:
+            m_old, values = values[:n], values[n:]
+        if self.rule == "sgd":
+            rest, after = values[:n], values[n:2 * n]
+        else:
+            after, rest = values[:n], values[n:]
         wd = getattr(self.opt, "weight_decay", None)
-        if not wd:
-            return None
-        return [float(wd) * b if self.opt._use_weight_decay(v) else np.zeros_like(b)
-                for v, b in zip(self._variables, before)]
-
-    def _effective(self, pre, t: int, values) -> float:
-        before, n = pre["before"], len(pre["before"])
-        after, rest = values[:n], values[n:]
-        decay = self._decay(before)
+        decay = [float(wd) * b if self.opt._use_weight_decay(v) else np.zeros_like(b)
+                 for v, b in zip(self._variables, before)] if wd else None
         if self.rule == "adam":
             m, v = rest[:n], rest[n:]
             b1, b2, eps = FLAVOURS[self.family].adam_hyper(self.opt)
@@ -318,9 +354,9 @@ class _Probe:
             c = math.sqrt(1.0 - b2**t) / (1.0 - b1**t)
             direction = [c * mi / (np.sqrt(vi.astype(np.float64)) + eps) + d for mi, vi, d in zip(m, v, decay)]
             return probe.sgd_lr(before, after, direction)
-        grads, mu, m_old = [g.astype(np.float64) for g in rest], self._momentum(), pre["momentum"]
+        mu = self._momentum()
         gain, carry = (1.0 + mu, mu * mu) if getattr(self.opt, "nesterov", False) else (1.0, mu)
-        direction = [gain * g for g in grads]
+        direction = [gain * g.astype(np.float64) for g in rest]
         if decay is not None:
             direction = [u + d for u, d in zip(direction, decay)]
         if m_old is not None:
@@ -342,7 +378,7 @@ class EffectiveLRMonitor(tf.keras.callbacks.Callback):
 
     It subclasses ``tf.keras.callbacks.Callback``: the Keras TensorFlow is set up for (tf_keras
     when ``TF_USE_LEGACY_KERAS=1``). The train function is rebuilt when training begins, so the
-    gradient hook (SGD) is part of the traced step.
+    optimizer hook is part of the traced step.
     """
 
     def __init__(self, expected: Callable[[int], float] | None = None, *, every: int = 1, rtol: float = 1e-3,
@@ -359,8 +395,9 @@ class EffectiveLRMonitor(tf.keras.callbacks.Callback):
         if int(_num(spe)) != 1:
             raise ValueError(f"steps_per_execution={int(_num(spe))}: EffectiveLRMonitor needs 1, so that each "
                              "callback sees a single step")
-        self.probe = _Probe(model, model.optimizer, **self._args)
-        self.probe.records = self.records
+        if self.probe is None or self.probe.model is not model or self.probe.opt is not model.optimizer:
+            self.probe = _Probe(model, model.optimizer, **self._args)
+            self.probe.records = self.records
         self.probe.install()
         model.make_train_function(force=True)
 
