@@ -297,8 +297,8 @@ def _progress(total: int, enabled: bool | None, initial: int = 0):
 
 
 def run(cfg: Config, progress: bool | None = None) -> Path:
-    """Run the matrix and write cells.csv, steps.csv, meta.json and TRUTH.md into ``cfg.out``."""
-    from bench import report
+    """Run the matrix and write cells.csv, steps.csv, meta.json, TRUTH.md and AUDIT.md into ``cfg.out``."""
+    from bench import audit, report
 
     t0 = time.perf_counter()
     cells, steps, meta = run_matrix(cfg, progress)
@@ -306,4 +306,5 @@ def run(cfg: Config, progress: bool | None = None) -> Path:
     out = Path(cfg.out)
     results.write(out, results.cells_frame(cells), results.steps_frame(steps), meta)
     report.write_truth(out)
+    audit.write_audit(out)
     return out

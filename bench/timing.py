@@ -13,7 +13,9 @@ def summarise(step_times: list[list[float]], traces: list[list[int]], warmup: in
     The first call of each repeat (trace/compile plus one step) is reported apart; the ``warmup``
     steps after it are dropped; the rest, pooled over repeats, give the median and IQR. A step
     during which the tracing count grew, after the first call, is a retrace: its time above the
-    median is summed into ``retrace_s``.
+    median of the steps that did not retrace is its cost, summed per repeat and averaged over
+    repeats into ``retrace_s`` (against the overall median the cost would vanish whenever most
+    steps retrace).
     """
     first = [t[0] for t in step_times if t]
     steady = [s for t in step_times for s in t[1 + warmup:]]
@@ -21,11 +23,11 @@ def summarise(step_times: list[list[float]], traces: list[list[int]], warmup: in
         steady = [s for t in step_times for s in t[1:]]
     median = float(np.median(steady)) if steady else float("nan")
     q75, q25 = np.percentile(steady, [75, 25]) if steady else (np.nan, np.nan)
-    retrace = 0.0
-    for t, c in zip(step_times, traces):
-        for s in range(1, len(t)):
-            if c[s] > c[s - 1]:
-                retrace += max(0.0, t[s] - median)
+    retraced = [[s >= 1 and c[s] > c[s - 1] for s in range(len(t))] for t, c in zip(step_times, traces)]
+    plain = [x for t, r in zip(step_times, retraced) for x, hit in list(zip(t, r))[1:] if not hit]
+    base = float(np.median(plain)) if plain else median
+    per_repeat = [sum(max(0.0, x - base) for x, hit in zip(t, r) if hit) for t, r in zip(step_times, retraced)]
+    retrace = float(np.mean(per_repeat)) if per_repeat else 0.0
     return dict(
         first_call_s=float(np.median(first)) if first else float("nan"),
         step_s_median=median,

@@ -29,3 +29,12 @@ def test_timing_summary_separates_first_call_and_retraces():
     assert s["step_s_median"] == pytest.approx(0.01)
     assert s["step_s_iqr"] == pytest.approx(0.0)
     assert s["retrace_s"] == pytest.approx(0.04)
+
+
+def test_retrace_cost_is_measured_against_steps_that_did_not_retrace():
+    # every step after the change retraces: the overall median is itself a retrace
+    times = [[1.0, 0.01, 0.01, 0.5, 0.5, 0.5, 0.5], [1.0, 0.01, 0.01, 0.3, 0.3, 0.3, 0.3]]
+    traces = [[1, 1, 1, 2, 3, 4, 5], [1, 1, 1, 2, 3, 4, 5]]
+    s = timing.summarise(times, traces, warmup=0)
+    assert s["step_s_median"] == pytest.approx(0.3)
+    assert s["retrace_s"] == pytest.approx((4 * 0.49 + 4 * 0.29) / 2)
