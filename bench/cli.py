@@ -172,7 +172,7 @@ def cmd_run(args) -> int:
     except runner.Interrupted as e:
         print(f"lr-bench: {e}", file=sys.stderr)
         return 130
-    print(f"wrote {out / 'cells.csv'}, {out / 'steps.csv'}, {out / 'meta.json'}, {out / 'TRUTH.md'}")
+    print(f"wrote {out / 'cells.csv'}, {out / 'steps.csv'}, {out / 'meta.json'}, {out / 'TRUTH.md'}, {out / 'AUDIT.md'}")
     if args.tensorboard:
         from bench import tensorboard
 
