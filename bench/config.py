@@ -30,7 +30,7 @@ PROFILES = {
     # CI: enough steps to see a change and a schedule move, one repeat.
     "quick": Profile(steps=10, repeats=1, warmup=2),
     # Publishable: long enough for stable medians, repeats for spread.
-    "full": Profile(steps=60, repeats=3, warmup=5),
+    "full": Profile(steps=50, repeats=3, warmup=5),
 }
 
 
