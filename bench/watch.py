@@ -520,7 +520,12 @@ class max_traces:  # noqa: N801 - used as a decorator and a context, like contex
         autograph = getattr(fn, "_autograph", True)
         # Converted up front and the wrapper left alone, so our error reaches the caller as
         # itself rather than re-wrapped by AutoGraph's handler.
-        body = tf.autograph.to_graph(python_fn) if autograph else python_fn
+        body = python_fn
+        if autograph:
+            try:
+                body = tf.autograph.to_graph(python_fn)
+            except Exception:  # no source to convert (an interactive session): run it as is, as tf.function would
+                body = python_fn
 
         @functools.wraps(python_fn)
         def counted(*args, **kwargs):
