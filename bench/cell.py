@@ -77,8 +77,8 @@ class Ctx:
             base.set_params(guard, params)
             callback.set_params(params)
 
-        hooks = {name: forward(name) for name in _CALLBACK_HOOKS}
-        return type(f"Guarded{type(callback).__name__}", (base,), dict(hooks, set_model=set_model, set_params=set_params))()
+        methods = dict({name: forward(name) for name in _CALLBACK_HOOKS}, set_model=set_model, set_params=set_params)
+        return type(f"Guarded{type(callback).__name__}", (base,), methods)()
 
     def retrace(self) -> None:
         """Make the compiled train step trace again, so it sees new Python state."""
@@ -289,7 +289,8 @@ class _Recorder:
         after = [v.numpy() for v in variables]
         x, y = self.batches[self.step]
         slots = ctx.flavour.adam_slots(ctx.optimizer, variables) if ctx.opt_name == "adam" else (None, None)
-        return self._solve(self.step, pre["before"], after, x.numpy(), y.numpy(), slots, _iterations(ctx.optimizer), pre["reported"])
+        return self._solve(self.step, pre["before"], after, x.numpy(), y.numpy(), slots,
+                           _iterations(ctx.optimizer), pre["reported"])
 
     def _solve(self, s, before, after, x, y, slots, t, reported) -> dict:
         ctx = self.ctx

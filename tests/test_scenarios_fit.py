@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from bench import results, verdict
-from bench.config import BASE_LR
+from bench.config import BASE_LR, CHANGE_FACTOR
 from tests.conftest import run_cli
 
 tf = pytest.importorskip("tensorflow")
@@ -15,6 +15,7 @@ from bench import cell  # noqa: E402
 from bench.flavours import FLAVOURS  # noqa: E402
 from bench.scenarios import Rates, Scenario  # noqa: E402
 from bench.scenarios.callback_plateau import FACTOR  # noqa: E402
+from bench.scenarios.callback_scheduler import DECAY  # noqa: E402
 from bench.scenarios.steps_per_execution import PER_CALL  # noqa: E402
 
 MINE = ("callback-scheduler", "callback-on-schedule", "callback-plateau", "steps-per-execution")
@@ -63,7 +64,7 @@ def test_verdicts_follow_from_the_measured_steps(fit_cells):
 def test_scheduler_callback_moves_a_float_lr_every_epoch(fit_cells, flavour):
     c, s = _cell(*fit_cells, "callback-scheduler", flavour)
     base = BASE_LR["sgd"]
-    want = [base if t < CHANGE else base * 10 * 0.9 ** (t - CHANGE) for t in range(STEPS)]
+    want = [base if t < CHANGE else base * CHANGE_FACTOR * DECAY ** (t - CHANGE) for t in range(STEPS)]
     np.testing.assert_allclose(s["lr_effective"], want, rtol=1e-3)
     assert (c.verdict, bool(c.reported_ok)) == ("effective", True)
 
