@@ -72,8 +72,8 @@ def _rule(opt) -> str:
     if not rule or not _family(opt):
         raise ValueError(f"EffectiveLRMonitor cannot measure optimizer={type(opt).__module__}.{type(opt).__name__}; "
                          f"supported: {SUPPORTED} from Keras 3 or tf_keras")
-    bent = [k for k in ("clipnorm", "clipvalue", "global_clipnorm", "gradient_accumulation_steps", "loss_scale_factor")
-            if getattr(opt, k, None)]
+    bent = [k for k in ("clipnorm", "clipvalue", "global_clipnorm", "gradient_accumulation_steps",
+                        "loss_scale_factor", "ema_overwrite_frequency") if getattr(opt, k, None)]
     if getattr(opt, "amsgrad", False):
         bent.append("amsgrad")
     if bent:
@@ -232,8 +232,8 @@ class _Probe:
 
         def before():
             lr = self._lr_variable
-            parts = [tf.reshape(tf.cast(iterations, f64), [1]),
-                     tf.reshape(tf.cast(tf.convert_to_tensor(lr), f64) if lr is not None else tf.constant(math.nan, f64), [1])]
+            lr = tf.cast(tf.convert_to_tensor(lr), f64) if lr is not None else tf.constant(math.nan, f64)
+            parts = [tf.reshape(tf.cast(iterations, f64), [1]), tf.reshape(lr, [1])]
             parts += flat(self._variables) + flat(self._m_old)
             if self.rule == "sgd":
                 parts += [tf.reshape(tf.cast(tf.convert_to_tensor(by_id[id(v)]), f64), [-1]) if id(v) in by_id
