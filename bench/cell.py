@@ -172,18 +172,6 @@ def reported_lr(optimizer) -> float:
         return math.nan
 
 
-def _adam_slot_variables(ctx: Ctx) -> tuple[list, list]:
-    """Adam's moment variables per trainable variable (the objects ``Flavour.adam_slots`` reads)."""
-    opt, variables = ctx.optimizer, ctx.model.trainable_variables
-    if ctx.flavour.legacy_optimizers:
-        return [opt.get_slot(v, "m") for v in variables], [opt.get_slot(v, "v") for v in variables]
-    if ctx.flavour.module == "keras":
-        idx = [opt._get_variable_index(v) for v in variables]
-    else:
-        idx = [opt._index_dict[opt._var_key(v)] for v in variables]
-    return [opt._momentums[i] for i in idx], [opt._velocities[i] for i in idx]
-
-
 class StepTape:
     """Per-step record of a train function call that runs several steps (probe pass only).
 
@@ -199,7 +187,7 @@ class StepTape:
         self.variables = list(ctx.model.trainable_variables)
         self.shapes = [tuple(v.shape) for v in self.variables]
         n = sum(int(np.prod(shape)) for shape in self.shapes)
-        self.slots = _adam_slot_variables(ctx) if ctx.opt_name == "adam" else ([], [])
+        self.slots = ctx.flavour.adam_slot_variables(ctx.optimizer, ctx.model.trainable_variables) if ctx.opt_name == "adam" else ([], [])
 
         def buffer(shape, dtype=tf.float32):
             return tf.Variable(tf.zeros((size, *shape), dtype), trainable=False)

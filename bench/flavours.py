@@ -36,15 +36,19 @@ class Flavour:
         else:
             opt.build(variables)
 
-    def adam_slots(self, opt, variables) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    def adam_slot_variables(self, opt, variables) -> tuple[list, list]:
+        """Adam's first and second moment variables, one per trainable variable, in order."""
         if self.legacy_optimizers:
-            return ([opt.get_slot(v, "m").numpy() for v in variables],
-                    [opt.get_slot(v, "v").numpy() for v in variables])
+            return [opt.get_slot(v, "m") for v in variables], [opt.get_slot(v, "v") for v in variables]
         if self.module == "keras":
             idx = [opt._get_variable_index(v) for v in variables]
         else:
             idx = [opt._index_dict[opt._var_key(v)] for v in variables]
-        return [opt._momentums[i].numpy() for i in idx], [opt._velocities[i].numpy() for i in idx]
+        return [opt._momentums[i] for i in idx], [opt._velocities[i] for i in idx]
+
+    def adam_slots(self, opt, variables) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        m, v = self.adam_slot_variables(opt, variables)
+        return [x.numpy() for x in m], [x.numpy() for x in v]
 
     def adam_hyper(self, opt) -> tuple[float, float, float]:
         def f(x):
