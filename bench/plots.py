@@ -47,6 +47,13 @@ def frame(fig, top_in: float, bottom_in: float, left_in: float = 1.3, right_in: 
     fig.subplots_adjust(top=1 - top_in / h, bottom=bottom_in / h, left=left_in / w, right=1 - right_in / w, **space)
 
 
+def _title(ax, text: str, color: str = "#000000") -> None:
+    # a plain text, not set_title: Axes.set_title re-measures the tick labels at every draw to
+    # dodge them, which is most of the drawing time of a figure of many small panels
+    ax.text(0.5, 1.03, text, transform=ax.transAxes, ha="center", va="bottom", fontsize=17,
+            fontweight="bold", color=color)
+
+
 def _title_in(title: str) -> float:
     return 0.5 + 0.42 * (title.count("\n") + 1)
 
@@ -70,25 +77,24 @@ def save(fig, path: Path) -> Path:
 
 @dataclass(frozen=True)
 class Selection:
-    """Which cells a lesson's figures show: one optimizer and device; flavours and apis only
-    where the verdicts differ along them (otherwise the preferred one)."""
+    """Which cells a lesson's figures show: one optimizer and device, one api per scenario (the
+    loop where it ran), and a panel row per flavour only for the scenarios whose outcomes differ
+    between flavours."""
 
     scenarios: tuple[str, ...]
     optimizer: str
     device: str
-    flavours: tuple[str, ...]
-    apis: tuple[str, ...]
+    panels: tuple[tuple[str, str, str], ...]  # (scenario, flavour, api) rows, in order
 
     def rows(self, cells: pd.DataFrame) -> list[tuple[str, str, str]]:
-        """(scenario, flavour, api) panels that have at least one measured cell."""
+        """The panel rows that have at least one measured cell."""
         ok = self.filter(cells)
         have = set(zip(ok["scenario"], ok["flavour"], ok["api"]))
-        return [(s, f, a) for s in self.scenarios for f in self.flavours for a in self.apis if (s, f, a) in have]
+        return [p for p in self.panels if p in have]
 
     def filter(self, frame: pd.DataFrame) -> pd.DataFrame:
-        keep = (frame["scenario"].isin(self.scenarios) & frame["flavour"].isin(self.flavours)
-                & frame["api"].isin(self.apis) & (frame["optimizer"] == self.optimizer)
-                & (frame["device"] == self.device))
+        rows = pd.Series(list(zip(frame["scenario"], frame["flavour"], frame["api"])), index=frame.index)
+        keep = rows.isin(self.panels) & (frame["optimizer"] == self.optimizer) & (frame["device"] == self.device)
         if "status" in frame:
             keep &= frame["status"] == "ok"
         return frame[keep]
@@ -109,18 +115,18 @@ def select(cells: pd.DataFrame, scenarios: list[str]) -> Selection | None:
     optimizer = _prefer(ok["optimizer"], ("sgd", "adam"))
     device = _prefer(ok["device"], ("cpu",))
     ok = ok[(ok["optimizer"] == optimizer) & (ok["device"] == device)].copy()
-    ok["outcome"] = ok["verdict"] + ok["reported_ok"].map({False: " misreported"}).fillna("")
-
-    def axis(name: str, preferred: tuple[str, ...]) -> tuple[str, ...]:
-        varies = ok.groupby([c for c in ("scenario", "api", "flavour", "mode") if c != name])["outcome"].nunique()
-        values = tuple(dict.fromkeys(ok[name]))
-        if (varies > 1).any():
-            return values
-        # the verdicts agree along this axis: show one value per scenario (the preferred one)
-        return tuple(dict.fromkeys(_prefer(g[name], preferred) for _, g in ok.groupby("scenario", sort=False)))
-
-    return Selection(tuple(s for s in scenarios if s in set(ok["scenario"])), optimizer, device,
-                     axis("flavour", ("keras3", "tf_keras", "tf_keras_legacy")), axis("api", ("loop", "fit")))
+    panels = []
+    for scenario in (s for s in scenarios if s in set(ok["scenario"])):
+        mine = ok[ok["scenario"] == scenario]
+        api = _prefer(mine["api"], ("loop", "fit"))
+        mine = mine[mine["api"] == api]
+        outcome = mine["verdict"] + mine["reported_ok"].map({False: " misreported"}).fillna("")
+        flavours = list(dict.fromkeys(mine["flavour"]))
+        if not (outcome.groupby(mine["mode"]).nunique() > 1).any():
+            # every flavour gives the same outcomes here: one row, in the preferred flavour
+            flavours = [_prefer(flavours, ("keras3", "tf_keras", "tf_keras_legacy"))]
+        panels += [(scenario, f, api) for f in flavours]
+    return Selection(tuple(dict.fromkeys(p[0] for p in panels)), optimizer, device, tuple(panels))
 
 
 def _modes(frame: pd.DataFrame) -> list[str]:
@@ -146,14 +152,16 @@ def lr_figure(cells, steps, sel: Selection, title: str, path: Path) -> Path:
     rows, modes = sel.rows(cells), _modes(sel.filter(cells))
     data = _mean_steps(sel.filter(steps))
     fig, axes = plt.subplots(len(rows), len(modes), figsize=(6 * len(modes) + 1.5, 3.2 * len(rows) + 3.2),
-                             squeeze=False, sharex=True)
-    frame(fig, top_in=_title_in(title), bottom_in=1.8, left_in=2.0, hspace=0.45, wspace=0.25)
+                             squeeze=False, sharex=True, sharey="row")
+    frame(fig, top_in=_title_in(title), bottom_in=1.8, left_in=2.0, hspace=0.45, wspace=0.08)
     change = _change_step(cells)
+    # one pass over the rows, not a mask per panel: figures of many panels stay quick
+    panels = {k: g for k, g in data.groupby(["scenario", "flavour", "api", "mode"], sort=False)}
+    empty = data.iloc[:0]
     for i, (scenario, flavour, api) in enumerate(rows):
         for j, mode in enumerate(modes):
             ax = axes[i][j]
-            d = data[(data["scenario"] == scenario) & (data["flavour"] == flavour) & (data["api"] == api)
-                     & (data["mode"] == mode)]
+            d = panels.get((scenario, flavour, api, mode), empty)
             for name, style in LR_STYLE.items():
                 ax.plot(d["step"], d[f"lr_{name}"], label=name, **style)
             if len(d) and d["lr_reported"].isna().all():
@@ -162,8 +170,9 @@ def lr_figure(cells, steps, sel: Selection, title: str, path: Path) -> Path:
             if change is not None:
                 ax.axvline(change - 0.5, color="#666666", lw=1.5)
             verdict, reported_ok = _verdict_of(cells, scenario, flavour, api, mode, sel.optimizer, sel.device)
-            ax.set_title(f"{mode}: {verdict}{'' if reported_ok else ' ' + MISREPORTED_MARK + ' misreported'}",
-                         color=VERDICT_COLOURS.get(verdict, "#000000"), fontsize=17)
+            _title(ax, f"{mode}: {verdict}{'' if reported_ok else ' ' + MISREPORTED_MARK + ' misreported'}",
+                   color=VERDICT_COLOURS.get(verdict, "#000000"))
+            ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
             ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 2))
             if j == 0:
                 ax.set_ylabel(f"{scenario}\n{flavour} · {api}\nLR", fontsize=15)
@@ -198,7 +207,7 @@ def loss_figure(cells, steps, sel: Selection, title: str, path: Path) -> Path:
                         color=OKABE_ITO[k % len(OKABE_ITO)], label=f"{scenario} ({flavour} · {api})")
         if change is not None:
             ax.axvline(change - 0.5, color="#666666", lw=1.5)
-        ax.set_title(mode)
+        _title(ax, mode)
         ax.set_xlabel("step")
     axes[0][0].set_ylabel("loss")
     handles, labels = axes[0][0].get_legend_handles_labels()
