@@ -38,7 +38,8 @@ def _count(cells: pd.DataFrame) -> str:
 def scenario_finding(cells: pd.DataFrame, scenario: str) -> str:
     ok = cells[(cells["scenario"] == scenario) & (cells["status"] == "ok")]
     if ok.empty:
-        return f"`{scenario}`: no cell measured successfully"
+        statuses = Counter(cells.loc[cells["scenario"] == scenario, "status"])
+        return f"`{scenario}`: no cell measured (" + ", ".join(f"{n} {s}" for s, n in statuses.items()) + ")."
     by_flavour = {f: g for f, g in ok.groupby("flavour", sort=False)}
     same = len({frozenset(Counter(g["verdict"]).items()) for g in by_flavour.values()}) == 1
     if same:
@@ -183,6 +184,8 @@ def evidence(lesson, cells, steps, meta, results_dir, figures: Path) -> str:
                 report.truth_tables(cells[cells["scenario"].isin(ids)]), "",
                 f"![{_alt(t_loss)}]({FIGURES}/{stem}-loss.png)", "",
                 f"![{_alt(t_time)}]({FIGURES}/{stem}-time.png)", ""]
+    elif ids:  # in the results, but no cell of it finished: say so rather than draw nothing
+        out += [f"- {scenario_finding(cells, s)}" for s in ids] + [""]
     notes = _absent(lesson, list(dict.fromkeys(cells["scenario"])))
     if notes:
         out += ["**Not yet measured.** " + " ".join(notes), ""]
