@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import signal
 import sys
 import traceback
@@ -41,6 +42,17 @@ def versions() -> dict:
     info["intra_op_threads"] = tf.config.threading.get_intra_op_parallelism_threads()
     info["inter_op_threads"] = tf.config.threading.get_inter_op_parallelism_threads()
     return info
+
+
+def one_line(e: BaseException) -> str:
+    """The exception as one line. TensorFlow wraps errors raised while tracing as "in user code:"
+    followed by the traceback, with the real message on the last line."""
+    lines = [l.strip() for l in str(e).splitlines() if l.strip()]
+    if not lines:
+        return type(e).__name__
+    if lines[0] == "in user code:" and re.match(r"\w+(Error|Exception)\b", lines[-1]):
+        return lines[-1][:500]
+    return f"{type(e).__name__}: {lines[0]}"[:500]
 
 
 class CellRunner:
@@ -84,7 +96,7 @@ class CellRunner:
             return self._measure(spec, row)
         except Exception as e:
             traceback.print_exc(file=sys.stderr)
-            row.update(status="error", error=f"{type(e).__name__}: {e}".strip().splitlines()[0][:500])
+            row.update(status="error", error=one_line(e))
             return {"cell": row, "steps": []}
 
     def _measure(self, spec, row) -> dict:

@@ -38,3 +38,12 @@ def test_retrace_cost_is_measured_against_steps_that_did_not_retrace():
     s = timing.summarise(times, traces, warmup=0)
     assert s["step_s_median"] == pytest.approx(0.3)
     assert s["retrace_s"] == pytest.approx((4 * 0.49 + 4 * 0.29) / 2)
+
+
+def test_errors_become_one_line_with_the_real_message():
+    from bench.worker import one_line
+
+    traced = ValueError("in user code:\n\n    File \"x.py\", line 3, in step\n        f()\n\n    ValueError: shapes differ")
+    assert one_line(traced) == "ValueError: shapes differ"
+    assert one_line(RuntimeError("boom\nsecond line")) == "RuntimeError: boom"
+    assert one_line(KeyError()) == "KeyError"
