@@ -248,8 +248,12 @@ def run_matrix(cfg: Config, progress: bool | None = None) -> tuple[list[dict], l
                     if w.proc is None:
                         hellos[w.group] = w.start()
                     out = w.run(spec)
-                except RuntimeError as e:  # could not even start a worker: record, go on
-                    out = error_row(spec, str(e))
+                except Exception as e:
+                    if stop.is_set():  # Ctrl-C killed this worker under us: nothing to record
+                        return
+                    if not isinstance(e, RuntimeError):
+                        raise
+                    out = error_row(spec, str(e))  # could not even start a worker: record, go on
                 if stop.is_set():
                     return
                 store.save(out)
