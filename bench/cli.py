@@ -280,6 +280,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("lr-bench: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `lr-bench list | head`: the reader left, nothing is wrong
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -59,3 +59,14 @@ def test_auto_devices_add_gpu_only_when_present():
     cfg = Config(profile="quick", scenarios=("static",), flavours=("keras3",)).resolved()
     assert {c["device"] for c in plan(cfg, gpus=False)} == {"cpu"}
     assert {c["device"] for c in plan(cfg, gpus=True)} == {"cpu", "gpu"}
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback():
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "bench", "list"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # like `lr-bench list | head -1` once head has its line
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0, err
+    assert "Traceback" not in err and "BrokenPipe" not in err
