@@ -213,7 +213,8 @@ def build(results_dir, out="lessons", sources: Path = lesson_source.SOURCES) -> 
     plots.theme()
     written = [plots.truth_figure(cells, truth_title(cells), figures / TRUTH_FIGURE)]
     for lesson in lessons:
-        text = page(lesson, cells, steps, meta, results_dir, figures)
+        # the folder's own name: pages do not change with where, or how, the folder was named
+        text = page(lesson, cells, steps, meta, f"{Path(results_dir).resolve().name}/", figures)
         results.atomic_write(out / f"{lesson.slug}.md", text)
         results.atomic_write(out / f"{lesson.slug}.ipynb", notebooks.from_page(text))
         written += [out / f"{lesson.slug}.md", out / f"{lesson.slug}.ipynb"]
