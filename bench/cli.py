@@ -273,7 +273,9 @@ COMMANDS["audit"] = cmd_audit
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        return COMMANDS[args.command](args)
+        status = COMMANDS[args.command](args)
+        sys.stdout.flush()  # here, so a closed pipe is caught below rather than at exit
+        return status
     except UsageError as e:
         print(f"lr-bench: {e}", file=sys.stderr)
         return EXIT_USAGE
