@@ -45,6 +45,10 @@ class Rates:
     def new(self) -> float:
         return self.base * CHANGE_FACTOR
 
+    def switched(self, step: int, change: int) -> float:
+        """The base LR, then the new one from the change step on: what a float change means."""
+        return self.new if step >= change else self.base
+
     @property
     def schedule(self) -> Decay:
         return Decay(self.base, 10, 0.5)

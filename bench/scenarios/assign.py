@@ -12,4 +12,4 @@ class Assign(Scenario):
         ctx.optimizer.learning_rate.assign(ctx.rates.new)
 
     def intended(self, r, step, change):
-        return r.new if step >= change else r.base
+        return r.switched(step, change)

@@ -17,4 +17,4 @@ class ClosureFloat(Scenario):
         ctx.optimizer.learning_rate.assign(ctx.state["lr"])
 
     def intended(self, r, step, change):
-        return r.new if step >= change else r.base
+        return r.switched(step, change)

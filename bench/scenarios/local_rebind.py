@@ -13,4 +13,4 @@ class LocalRebind(Scenario):
         lr = ctx.rates.new  # noqa: F841 (the statement under test: the name is rebound, nothing else)
 
     def intended(self, r, step, change):
-        return r.new if step >= change else r.base
+        return r.switched(step, change)

@@ -13,4 +13,4 @@ class LrAlias(Scenario):
         ctx.optimizer.lr = ctx.rates.new
 
     def intended(self, r, step, change):
-        return r.new if step >= change else r.base
+        return r.switched(step, change)
