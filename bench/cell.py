@@ -10,6 +10,7 @@ step instead (``StepTape``), since nothing outside the graph runs between those 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from bench import probe
+from bench.verdict import spread
 from bench.flavours import Flavour
 from bench.scenarios import Rates, Scenario
 
@@ -45,6 +47,8 @@ class Ctx:
     state: dict = field(default_factory=dict)  # scratch space for scenarios
     error: str = ""           # the change statement's exception, "Type: message"
     tape: "StepTape | None" = None  # fit probe pass with steps_per_execution > 1: per-step record
+    strategy: str = "none"    # the tf.distribute strategy's name in the matrix
+    dist: object = None       # the tf.distribute.Strategy itself (None: one device, no strategy)
 
     @property
     def keras(self):
@@ -80,6 +84,60 @@ class Ctx:
         methods = dict({name: forward(name) for name in _CALLBACK_HOOKS}, set_model=set_model, set_params=set_params)
         return type(f"Guarded{type(callback).__name__}", (base,), methods)()
 
+    @property
+    def replicas(self) -> int:
+        """Replicas in sync, over every worker."""
+        return self.dist.num_replicas_in_sync if self.dist is not None else 1
+
+    @property
+    def local_replicas(self) -> int:
+        return len(self.dist.extended.worker_devices) if self.dist is not None else 1
+
+    @property
+    def worker_index(self) -> int:
+        """This process's index among a multiworker strategy's workers (0: the chief, or the only one)."""
+        resolver = getattr(self.dist, "cluster_resolver", None)
+        return int(resolver.task_id or 0) if resolver is not None and resolver.task_type else 0
+
+    def distribution(self):
+        """The strategy the cell runs under; TensorFlow's default one when there is none."""
+        return self.dist if self.dist is not None else tf.distribute.get_strategy()
+
+    def scope(self):
+        return self.dist.scope() if self.dist is not None else contextlib.nullcontext()
+
+    def count_trace(self) -> None:
+        """Called by the train step's Python body, which runs once per trace; under a strategy it
+        runs once per local replica per trace, so only the first local replica counts."""
+        if self.dist is not None:
+            rc = tf.distribute.get_replica_context()
+            rid = tf.get_static_value(rc.replica_id_in_sync_group) if rc is not None else None
+            if rid is not None and rid % self.local_replicas != 0:
+                return
+        self.traces += 1
+
+    def local_copies(self, var) -> list[np.ndarray]:
+        """The variable's value on each local replica (one value without a strategy)."""
+        if self.dist is None:
+            return [var.numpy()]
+        # Keras 3 wraps the distributed variable (``.value``); tf_keras hands it out directly.
+        inner = var if isinstance(var, tf.distribute.DistributedValues) else var.value
+        return [np.asarray(c.numpy()) for c in self.dist.experimental_local_results(inner)]
+
+    def split(self, x, y):
+        """A global batch as the strategy's per-replica batches: replica ``i`` of the sync group
+        (over every worker) takes the ``i``-th equal slice, so the global batch is the same with
+        or without a strategy and one NumPy reference checks every replica."""
+        if self.dist is None:
+            return x, y
+        per = int(x.shape[0]) // self.replicas
+
+        def part(t):
+            return self.dist.experimental_distribute_values_from_function(
+                lambda c: t[c.replica_id_in_sync_group * per:(c.replica_id_in_sync_group + 1) * per])
+
+        return part(x), part(y)
+
     def retrace(self) -> None:
         """Make the compiled train step trace again, so it sees new Python state."""
         if self.api == "loop":
@@ -105,7 +163,7 @@ def _model_class(flavour: Flavour):
         ctx: Ctx | None = None
 
         def train_step(self, data):
-            self.ctx.traces += 1
+            self.ctx.count_trace()
             _in_step(self.ctx)
             tape = self.ctx.tape
             if tape is None:
@@ -139,6 +197,8 @@ def compile_fn(fn, mode: str):
 
 
 def make_loop_step(ctx: Ctx):
+    if ctx.dist is not None:
+        return _distributed_loop_step(ctx)
     model = ctx.model
 
     def train_step(x, y, *args):
@@ -153,13 +213,44 @@ def make_loop_step(ctx: Ctx):
     return compile_fn(train_step, ctx.mode)
 
 
+def _distributed_loop_step(ctx: Ctx):
+    """The loop's train step as a custom loop under a strategy is written: ``strategy.run`` of a
+    replica step whose loss is averaged over the global batch, so the summed replica gradients are
+    the global batch's gradient. Under XLA the replica step is what is compiled (a compiled
+    function cannot reach variables on the other replicas' devices), as Keras itself does."""
+    model, dist, global_batch = ctx.model, ctx.dist, None
+
+    def replica_step(x, y, *args):
+        ctx.count_trace()
+        with tf.GradientTape() as tape:
+            per_example = ctx.loss_fn(y, model(x, training=True))
+            loss = tf.nn.compute_average_loss(per_example, global_batch_size=global_batch)
+        grads = tape.gradient(loss, model.trainable_variables)
+        _in_step(ctx, *args)
+        ctx.optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        return loss
+
+    if ctx.mode == "xla":
+        replica_step = tf.function(replica_step, jit_compile=True)
+
+    def train_step(x, y, *args):
+        nonlocal global_batch
+        global_batch = int(dist.experimental_local_results(x)[0].shape[0]) * ctx.replicas
+        return dist.reduce("SUM", dist.run(replica_step, args=(x, y, *args)), axis=None)
+
+    return train_step if ctx.mode == "eager" else tf.function(train_step)
+
+
 def setup(ctx: Ctx, seed: int) -> None:
     """Fresh seeded model and optimizer; slots built before any traced call."""
     ctx.keras.utils.set_random_seed(seed)
-    ctx.model = build_model(ctx)
-    ctx.loss_fn = ctx.keras.losses.CategoricalCrossentropy()
-    ctx.optimizer = ctx.flavour.optimizer(ctx.opt_name, ctx.scenario.initial_lr(ctx))
-    ctx.flavour.build(ctx.optimizer, ctx.model.trainable_variables)
+    with ctx.scope():
+        ctx.model = build_model(ctx)
+        # A custom loop under a strategy averages per-example losses over the global batch itself.
+        reduction = {"reduction": "none"} if ctx.dist is not None and ctx.api == "loop" else {}
+        ctx.loss_fn = ctx.keras.losses.CategoricalCrossentropy(**reduction)
+        ctx.optimizer = ctx.flavour.optimizer(ctx.opt_name, ctx.scenario.initial_lr(ctx))
+        ctx.flavour.build(ctx.optimizer, ctx.model.trainable_variables)
 
 
 def reported_lr(optimizer) -> float:
@@ -232,6 +323,19 @@ class StepTape:
                 for i in range(k)]
 
 
+def _by_replica(ctx: Ctx, variables) -> list[list[np.ndarray]]:
+    """Values of ``variables`` per local replica: ``[replica][variable]``."""
+    return [list(values) for values in zip(*(ctx.local_copies(v) for v in variables))]
+
+
+def combine_replicas(rows: list[dict]) -> dict:
+    """One step's record from each replica's (or worker's): the first replica's, plus the spread
+    of the effective LR across all of them."""
+    row = dict(rows[0])
+    row["lr_spread"] = spread([r["lr_effective"] for r in rows])
+    return row
+
+
 def _iterations(optimizer) -> int:
     return int(np.asarray(optimizer.iterations.numpy() if hasattr(optimizer.iterations, "numpy") else optimizer.iterations))
 
@@ -255,7 +359,7 @@ class _Recorder:
         self._hook(step)
         if self.probe_pass:
             self._pre = dict(reported=reported_lr(ctx.optimizer),
-                             before=[v.numpy() for v in ctx.model.trainable_variables])
+                             before=_by_replica(ctx, ctx.model.trainable_variables))
 
     def end(self, seconds: float) -> None:
         ctx, s = self.ctx, self.step
@@ -272,13 +376,19 @@ class _Recorder:
             self.ctx.record_error(e)
 
     def _measure(self) -> dict:
+        """The step's effective LR on every local replica, each from its own copy of the weights."""
         ctx, pre = self.ctx, self._pre
         variables = ctx.model.trainable_variables
-        after = [v.numpy() for v in variables]
+        after = _by_replica(ctx, variables)
         x, y = self.batches[self.step]
-        slots = ctx.flavour.adam_slots(ctx.optimizer, variables) if ctx.opt_name == "adam" else (None, None)
-        return self._solve(self.step, pre["before"], after, x.numpy(), y.numpy(), slots,
-                           _iterations(ctx.optimizer), pre["reported"])
+        if ctx.opt_name == "adam":
+            m, v = ctx.flavour.adam_slot_variables(ctx.optimizer, variables)
+            slots = list(zip(_by_replica(ctx, m), _by_replica(ctx, v)))
+        else:
+            slots = [(None, None)] * len(after)
+        t = _iterations(ctx.optimizer)
+        return combine_replicas([self._solve(self.step, b, a, x.numpy(), y.numpy(), sl, t, pre["reported"])
+                                 for b, a, sl in zip(pre["before"], after, slots)])
 
     def _solve(self, s, before, after, x, y, slots, t, reported) -> dict:
         ctx = self.ctx
@@ -290,7 +400,7 @@ class _Recorder:
             eff = probe.adam_lr(before, after, slots[0], slots[1], t, b1, b2, eps)
         r, c = ctx.rates, ctx.change_step
         return dict(loss=loss, lr_intended=ctx.scenario.intended(r, s, c), lr_baseline=ctx.scenario.baseline(r, s, c),
-                    lr_effective=eff, lr_reported=reported)
+                    lr_effective=eff, lr_spread=0.0, lr_reported=reported)
 
     # --- several steps per call of fit's train function (steps_per_execution > 1) ---
     def begin_call(self, per_call: int) -> None:
@@ -331,7 +441,7 @@ def run_loop(ctx: Ctx, batches, sync, probe_pass: bool) -> list[dict]:
     rec = _Recorder(ctx, batches, probe_pass)
     for step in range(ctx.steps):
         rec.begin()
-        x, y = batches[step]
+        x, y = ctx.split(*batches[step])
         args = ctx.scenario.step_args(ctx, step)
         t0 = clock()
         loss = ctx.fn(x, y, *args)
@@ -365,24 +475,44 @@ def run_fit(ctx: Ctx, batches, sync, probe_pass: bool) -> list[dict]:
             else:
                 rec.end_call(seconds)
 
-    ctx.model.compile(
-        optimizer=ctx.optimizer, loss=ctx.loss_fn,
-        run_eagerly=ctx.mode == "eager", jit_compile=ctx.mode == "xla",
-        **compile_kwargs,
-    )
+    with ctx.scope():
+        ctx.model.compile(
+            optimizer=ctx.optimizer, loss=ctx.loss_fn,
+            run_eagerly=ctx.mode == "eager", jit_compile=ctx.mode == "xla",
+            **compile_kwargs,
+        )
     if ctx.mode == "xla" and not ctx.model.jit_compile:
         raise RuntimeError("jit_compile=True was dropped by Keras: this cell would not run under XLA")
     if probe_pass and per_call > 1:
         ctx.tape = StepTape(ctx, per_call, *batches[0])
-    x = np.concatenate([b[0] for b in batches])
-    y = np.concatenate([b[1] for b in batches])
-    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(len(batches[0][0]))
     per_epoch = 1 if ctx.scenario.fit_step_per_epoch else ctx.steps
+    ds = _fit_dataset(ctx, batches, repeat=per_epoch == 1)
     ctx.model.fit(
-        ds.repeat() if per_epoch == 1 else ds, epochs=ctx.steps // per_epoch, steps_per_epoch=per_epoch,
+        ds, epochs=ctx.steps // per_epoch, steps_per_epoch=per_epoch,
         verbose=0, shuffle=False, callbacks=[*ctx.scenario.fit_callbacks(ctx), Harness()],
     )
     return rec.rows
+
+
+def _fit_dataset(ctx: Ctx, batches, repeat: bool):
+    x = np.concatenate([b[0] for b in batches])
+    y = np.concatenate([b[1] for b in batches])
+    size = len(batches[0][0])
+    if ctx.dist is None:
+        ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(size)
+        return ds.repeat() if repeat else ds
+    # The same global batches as ctx.split: each input pipeline (worker) yields, per step, the
+    # slices of its local replicas in order, and the strategy hands them out one per replica.
+    per, local = size // ctx.replicas, ctx.local_replicas
+
+    def per_worker(ic):
+        first = ic.input_pipeline_id * local
+        xs = x.reshape(len(batches), ctx.replicas, per, -1)[:, first:first + local].reshape(-1, per, x.shape[-1])
+        ys = y.reshape(len(batches), ctx.replicas, per, -1)[:, first:first + local].reshape(-1, per, y.shape[-1])
+        ds = tf.data.Dataset.from_tensor_slices((xs, ys))
+        return ds.repeat() if repeat else ds
+
+    return ctx.dist.distribute_datasets_from_function(per_worker)
 
 
 def make_batches(x: np.ndarray, y: np.ndarray, steps: int, batch_size: int):
@@ -390,9 +520,16 @@ def make_batches(x: np.ndarray, y: np.ndarray, steps: int, batch_size: int):
             for i in range(steps)]
 
 
+def _placement(ctx: Ctx):
+    """One device for the whole cell; a strategy places its replicas itself."""
+    if ctx.dist is not None:
+        return contextlib.nullcontext()
+    return tf.device("/GPU:0" if ctx.device == "gpu" else "/CPU:0")
+
+
 def run_repeat(ctx: Ctx, batches, seed: int, probe_pass: bool) -> list[dict]:
     """One pass of one repeat of one cell on its device, from a fresh seeded model."""
-    with tf.device("/GPU:0" if ctx.device == "gpu" else "/CPU:0"):
+    with _placement(ctx):
         setup(ctx, seed)
         sync = _sync_fn(ctx.device)
         if ctx.api == "loop":
@@ -402,17 +539,17 @@ def run_repeat(ctx: Ctx, batches, seed: int, probe_pass: bool) -> list[dict]:
 
 def reference_step_s(ctx: Ctx, batches, seed: int, rounds: int) -> float:
     """Median seconds per step of a bare loop of the static compiled step: nothing around it."""
-    with tf.device("/GPU:0" if ctx.device == "gpu" else "/CPU:0"):
+    with _placement(ctx):
         setup(ctx, seed)
         fn = make_loop_step(ctx)
         sync = _sync_fn(ctx.device)
-        x, y = batches[0]
+        inputs = [ctx.split(x, y) for x, y in batches]
         for _ in range(3):  # trace and warm up
-            fn(x, y).numpy()
+            fn(*inputs[0]).numpy()
         per_step = []
         for _ in range(rounds):
             t0 = clock()
-            for x, y in batches:
+            for x, y in inputs:
                 loss = fn(x, y)
             loss.numpy()
             sync()

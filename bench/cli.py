@@ -11,7 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.config import APIS, DEVICES, MODES, OPTIMIZERS, PROFILES, Config
+from bench.config import APIS, DEVICES, MODES, OPTIMIZERS, PROFILES, REPLICAS, STRATEGIES, Config
 
 EXIT_USAGE = 2
 
@@ -60,6 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--profile", choices=tuple(PROFILES), default="full", type=_choice("--profile", tuple(PROFILES)))
     r.add_argument("--scenarios", type=_ids("--scenarios", tuple(REGISTRY)), default=())
     r.add_argument("--flavours", type=_ids("--flavours", tuple(FLAVOURS)), default=())
+    r.add_argument("--strategies", type=_ids("--strategies", STRATEGIES), default=("none",),
+                   help="tf.distribute strategies (default: none); scenarios that do not apply are left out")
+    r.add_argument("--replicas", type=_positive("--replicas", 2), default=REPLICAS,
+                   help=f"replicas of mirrored (logical CPUs) and multiworker (processes) on CPU (default {REPLICAS})")
     r.add_argument("--apis", type=_ids("--apis", APIS), default=APIS)
     r.add_argument("--modes", type=_ids("--modes", MODES), default=MODES)
     r.add_argument("--devices", type=_ids("--devices", ("auto",) + DEVICES), default=("auto",))
@@ -158,13 +162,17 @@ def cmd_run(args) -> int:
     if args.tensorboard:
         _check_out(args.tensorboard, "--tensorboard")
     cfg = Config(
-        profile=args.profile, scenarios=args.scenarios, flavours=args.flavours, apis=args.apis, modes=args.modes,
+        profile=args.profile, scenarios=args.scenarios, flavours=args.flavours, strategies=args.strategies,
+        replicas=args.replicas, apis=args.apis, modes=args.modes,
         devices=args.devices, optimizers=args.optimizers, steps=args.steps, repeats=args.repeats, seed=args.seed,
         data=os.path.abspath(args.data) if args.data else None, out=args.out, lessons=not args.no_lessons,
         workers=args.workers, cell_timeout=args.cell_timeout, resume=args.resume, force=args.force, shard=args.shard,
     ).resolved()
     if cfg.change_step >= cfg.steps:
         raise UsageError(f"--steps {cfg.steps}: too few to change the LR mid-run; expected at least 2")
+    if set(cfg.strategies) - {"none"} and cfg.batch_size % cfg.replicas:
+        raise UsageError(f"--replicas {cfg.replicas}: the batch of {cfg.batch_size} does not split evenly; "
+                         f"expected a divisor of {cfg.batch_size}")
     try:
         out = runner.run(cfg)
     except ResumeError as e:
@@ -207,7 +215,8 @@ def cmd_list(args) -> int:
     for sid, s in REGISTRY.items():
         flavours = ",".join(s.flavours or tuple(FLAVOURS))
         print(f"{sid:26s} {s.doc}")
-        print(f"{'':26s} apis={','.join(s.apis)} modes={','.join(s.modes)} optimizers={','.join(s.optimizers)} flavours={flavours}")
+        print(f"{'':26s} apis={','.join(s.apis)} modes={','.join(s.modes)} optimizers={','.join(s.optimizers)} "
+              f"flavours={flavours} strategies={','.join(s.strategies)}")
     return 0
 
 

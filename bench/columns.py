@@ -5,12 +5,13 @@ the names live here and nowhere else.
 """
 
 #: The axes that identify a cell, in the order they appear in every file.
-KEY = ("scenario", "flavour", "api", "mode", "device", "optimizer")
+KEY = ("scenario", "flavour", "strategy", "api", "mode", "device", "optimizer")
 
 #: One row per cell.
 CELLS = KEY + (
+    "replicas",      # replicas in sync: 1 without a strategy; every worker's under multiworker
     "status",        # ok | skipped | error
-    "verdict",       # effective | ignored | wrong | raises ("" when not ok)
+    "verdict",       # effective | ignored | wrong | raises | diverged ("" when not ok)
     "reported_ok",   # reported LR == effective LR at every step after the change
     "error",         # the exception (type: message) or the skip reason
     "traces",        # tf.function traces of the cell's train step (0 for eager)
@@ -33,7 +34,8 @@ STEPS = KEY + (
     "loss",
     "lr_intended",
     "lr_baseline",   # what the LR would have been had nothing changed
-    "lr_effective",  # measured from the weights
+    "lr_effective",  # measured from the weights (of the first replica under a strategy)
+    "lr_spread",     # max |replica's effective LR - the first's| / the first's, over every replica and worker
     "lr_reported",   # optimizer.learning_rate just before the update (NaN when not a number)
     "step_s",
     "traces",        # cumulative tracing count after this step
@@ -42,4 +44,8 @@ STEPS = KEY + (
 NOISY_IQR = 0.25
 
 STATUSES = ("ok", "skipped", "error")
-VERDICTS = ("effective", "ignored", "wrong", "raises")
+VERDICTS = ("effective", "ignored", "wrong", "raises", "diverged")
+
+#: Values of columns added after the first results were published, for reading older folders:
+#: everything measured before the strategy axis ran on one device without a strategy.
+DEFAULTS = {"strategy": "none", "replicas": 1, "lr_spread": 0.0}

@@ -9,6 +9,10 @@ APIS = ("loop", "fit")
 MODES = ("eager", "function", "xla")
 DEVICES = ("cpu", "gpu")
 OPTIMIZERS = ("adam", "sgd")
+#: none: one device; mirrored: MirroredStrategy over REPLICAS devices of one process;
+#: multiworker: MultiWorkerMirroredStrategy over REPLICAS processes on this machine.
+STRATEGIES = ("none", "mirrored", "multiworker")
+REPLICAS = 2
 
 #: Base LR per optimizer and the factor the change scenarios move it by. Adam's 1e-3 is the value
 #: every recipe starts from; SGD needs a larger one for the loss to move in a few dozen steps.
@@ -39,6 +43,8 @@ class Config:
     profile: str = "full"
     scenarios: tuple[str, ...] = ()  # empty: every registered scenario
     flavours: tuple[str, ...] = ()   # empty: every flavour
+    strategies: tuple[str, ...] = ("none",)
+    replicas: int = REPLICAS  # replicas of the mirrored and multiworker strategies
     apis: tuple[str, ...] = APIS
     modes: tuple[str, ...] = MODES
     devices: tuple[str, ...] = ("auto",)  # auto: cpu, plus gpu when one is present

@@ -52,7 +52,9 @@ class Flavour:
 
     def adam_hyper(self, opt) -> tuple[float, float, float]:
         def f(x):
-            return float(x() if callable(x) else np.asarray(x))
+            x = x() if callable(x) else x
+            # .numpy() first: a mirrored variable read from a callback has no usable __array__
+            return float(np.asarray(x.numpy() if hasattr(x, "numpy") else x))
         if self.legacy_optimizers:
             return f(opt._get_hyper("beta_1")), f(opt._get_hyper("beta_2")), float(opt.epsilon)
         return f(opt.beta_1), f(opt.beta_2), float(opt.epsilon)

@@ -8,17 +8,19 @@ import pandas as pd
 
 from bench import results
 from bench.columns import KEY
-from bench.config import APIS, MODES, OPTIMIZERS
+from bench.config import APIS, MODES, OPTIMIZERS, STRATEGIES
 from bench.flavours import FLAVOURS
 
-MARK = {"effective": "✅ effective", "ignored": "❌ ignored", "wrong": "⚠️ wrong", "raises": "💥 raises"}
+MARK = {"effective": "✅ effective", "ignored": "❌ ignored", "wrong": "⚠️ wrong", "raises": "💥 raises",
+        "diverged": "🔀 diverged"}
 MISREPORTED = "⚑"
 
 LEGEND = f"""\
 Legend: ✅ **effective** the effective LR (measured from the weights) followed the intended trajectory
 at every step after the change · ❌ **ignored** nothing raised, but the LR carried on as if nothing
 had changed · ⚠️ **wrong** it changed, but not to what was intended · 💥 **raises** the change
-statement raised · {MISREPORTED} the LR that `optimizer.learning_rate` reported, read just before
+statement raised · 🔀 **diverged** under a strategy, replicas or workers applied different LRs at
+some step · {MISREPORTED} the LR that `optimizer.learning_rate` reported, read just before
 each step as a print placed there would, differed from the effective LR after the change (so an LR
 assigned inside the step always shows it: the print sees the previous value) · ~ noisy timing (IQR over 25 % of the median) · ×r median step time over the bare compiled static loop in the same
 worker. Where the optimizers disagree, each is shown. In the summary, a verdict that holds only for
@@ -27,8 +29,8 @@ axis along which two cells that differ in that axis alone got different verdicts
 """
 
 #: The axes a verdict can vary along, in the order a summary names them.
-AXES = ("flavour", "api", "mode", "optimizer")
-_ORDER = {v: i for i, v in enumerate(tuple(FLAVOURS) + APIS + MODES + OPTIMIZERS)}
+AXES = ("flavour", "strategy", "api", "mode", "optimizer")
+_ORDER = {v: i for i, v in enumerate(tuple(FLAVOURS) + STRATEGIES + APIS + MODES + OPTIMIZERS)}
 
 #: What popular advice says a scenario does, and who says it. A cell whose measured verdict differs
 #: is a surprise. Only advice that is explicit and widespread is listed; the rest have no entry.
@@ -64,8 +66,8 @@ def _cell(group: pd.DataFrame) -> str:
 def truth_tables(cells: pd.DataFrame) -> str:
     parts = []
     cols = [(a, m) for a in APIS for m in MODES if ((cells["api"] == a) & (cells["mode"] == m)).any()]
-    for (flavour, device), fd in cells.groupby(["flavour", "device"], sort=False):
-        parts.append(f"### {flavour} · {device}\n")
+    for (flavour, strategy, device), fd in cells.groupby(["flavour", "strategy", "device"], sort=False):
+        parts.append(f"### {_where(flavour, strategy, fd)} · {device}\n")
         parts.append("| scenario | " + " | ".join(f"{a} · {m}" for a, m in cols) + " |")
         parts.append("|---|" + "---|" * len(cols))
         for scenario, sd in fd.groupby("scenario", sort=False):
@@ -76,6 +78,14 @@ def truth_tables(cells: pd.DataFrame) -> str:
             parts.append(f"| `{scenario}` | " + " | ".join(row) + " |")
         parts.append("")
     return "\n".join(parts)
+
+
+def _where(flavour: str, strategy: str, cells: pd.DataFrame) -> str:
+    """A flavour, with its strategy and replica count when it ran under one."""
+    if strategy == "none":
+        return flavour
+    n = sorted({int(r) for r in pd.to_numeric(cells["replicas"], errors="coerce").dropna()})
+    return f"{flavour} · {strategy}" + (f" ×{n[0]}" if len(n) == 1 else "")
 
 
 def outcome(cells: pd.DataFrame) -> pd.Series:
@@ -133,10 +143,11 @@ def _summary_cell(cells: pd.DataFrame) -> str:
 def summary_table(cells: pd.DataFrame) -> str:
     """One row per scenario, one column per flavour: where the verdict changes, at a glance."""
     ok = cells[cells["status"] == "ok"]
-    flavours = list(dict.fromkeys(cells["flavour"]))
-    lines = ["| scenario | " + " | ".join(flavours) + " | varies by |", "|---|" + "---|" * (len(flavours) + 1)]
+    columns = list(dict.fromkeys(zip(cells["flavour"], cells["strategy"])))
+    heads = [_where(f, st, cells[(cells["flavour"] == f) & (cells["strategy"] == st)]) for f, st in columns]
+    lines = ["| scenario | " + " | ".join(heads) + " | varies by |", "|---|" + "---|" * (len(columns) + 1)]
     for scenario, sd in cells.groupby("scenario", sort=False):
-        row = [_summary_cell(sd[sd["flavour"] == f]) for f in flavours]
+        row = [_summary_cell(sd[(sd["flavour"] == f) & (sd["strategy"] == st)]) for f, st in columns]
         sok = ok[ok["scenario"] == scenario]
         axes = varies_by(sok, outcome(sok)) if len(sok) else []
         lines.append(f"| `{scenario}` | " + " | ".join(row) + f" | {', '.join(f'**{a}**' for a in axes) or '—'} |")
@@ -192,13 +203,13 @@ def retrace_table(cells: pd.DataFrame, steps: pd.DataFrame) -> str:
     st = st[st["step"] > 0]
     lines = ["| scenario | flavour | api · mode | traces | retraced steps | retraced step ms | other step ms "
              "| extra s | retrace_s | step ratio |", "|---|---|---|---|---|---|---|---|---|---|"]
-    for key, g in show.groupby(["scenario", "flavour", "api", "mode"], sort=False):
+    for key, g in show.groupby(["scenario", "flavour", "api", "mode", "strategy"], sort=False):
         s = st.merge(g[list(KEY)], on=list(KEY))
         other = s.loc[~s["grew"], "step_s"].median()
         extra = (s["step_s"] - other).clip(lower=0).where(s["grew"], 0.0).groupby([s[k] for k in run]).sum()
         ms = lambda x: f"{1e3 * x.median():.2f}" if len(x) else "—"  # noqa: E731
         lines.append(
-            f"| `{key[0]}` | {key[1]} | {key[2]} · {key[3]} | {int(pd.to_numeric(g['traces']).max())} "
+            f"| `{key[0]}` | {_where(key[1], key[4], g)} | {key[2]} · {key[3]} | {int(pd.to_numeric(g['traces']).max())} "
             f"| {int(s['grew'].sum()) // max(1, len(extra))} | {ms(s.loc[s['grew'], 'step_s'])} "
             f"| {ms(s.loc[~s['grew'], 'step_s'])} | {extra.median() if len(extra) else 0:.3f} "
             f"| {pd.to_numeric(g['retrace_s']).median():.3f} | ×{pd.to_numeric(g['step_ratio']).median():.1f} |")
@@ -236,7 +247,8 @@ def render(folder) -> str:
     bad = cells[cells["status"] != "ok"]
     if len(bad):
         tail += ["## Cells not measured", ""] + [
-            f"- `{r.scenario}` {r.flavour} {r.api} {r.mode} {r.device} {r.optimizer}: {r.status} — {r.error}"
+            f"- `{r.scenario}` {_where(r.flavour, r.strategy, bad)} {r.api} {r.mode} {r.device} {r.optimizer}: "
+            f"{r.status} — {r.error}"
             for r in bad.itertuples()
         ]
     raised = cells[(cells["verdict"] == "raises")]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.columns import CELLS, STEPS
+from bench.columns import CELLS, DEFAULTS, KEY, STEPS
 
 CELLS_CSV, STEPS_CSV, META_JSON, TRUTH_MD = "cells.csv", "steps.csv", "meta.json", "TRUTH.md"
 
@@ -78,15 +78,18 @@ def _read_csv(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
         df = pd.read_csv(path, keep_default_na=False, na_values=[""])
     except Exception as e:
         raise ResultsError(f"{path}: not a readable CSV ({type(e).__name__})") from None
+    for col, value in DEFAULTS.items():  # a folder written before the column existed
+        if col in columns and col not in df.columns:
+            df[col] = value
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise ResultsError(f"{path}: missing column(s) {', '.join(missing)}; expected the lr-bench schema")
-    return df
+    return df[list(columns) + [c for c in df.columns if c not in columns]]
 
 
 def read_cells(folder) -> pd.DataFrame:
     df = _read_csv(Path(folder) / CELLS_CSV, CELLS)
-    for col in ("scenario", "flavour", "api", "mode", "device", "optimizer", "status", "verdict", "error"):
+    for col in KEY + ("status", "verdict", "error"):
         df[col] = df[col].astype(object).fillna("").astype(str)
     df["reported_ok"] = df["reported_ok"].map({True: True, False: False, "True": True, "False": False})
     return df

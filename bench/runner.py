@@ -28,12 +28,15 @@ from bench import results
 from bench.columns import KEY
 from bench.config import Config
 from bench.flavours import FLAVOURS
+from bench.procs import die_with_parent
 from bench.scenarios import REGISTRY
 from bench.store import Store, cell_key, fingerprint
 
 
-def plan(cfg: Config, gpus: bool) -> list[dict]:
-    """Every applicable cell of the configuration, as worker specs, in a stable order."""
+def plan(cfg: Config, gpus: int) -> list[dict]:
+    """Every applicable cell of the configuration, as worker specs, in a stable order.
+
+    ``gpus``: how many GPUs the workers see (a bool says whether there is any)."""
     devices = []
     for d in cfg.devices:
         for dev in (("cpu", "gpu") if gpus else ("cpu",)) if d == "auto" else (d,):
@@ -43,20 +46,31 @@ def plan(cfg: Config, gpus: bool) -> list[dict]:
     for flavour in cfg.flavours or tuple(FLAVOURS):
         for sid in cfg.scenarios or tuple(REGISTRY):
             scenario = REGISTRY[sid]
-            for api in cfg.apis:
-                for mode in cfg.modes:
-                    for device in devices:
-                        for opt in cfg.optimizers:
-                            if not scenario.applies(flavour, api, mode, opt):
-                                continue
-                            if cfg.shard and not in_shard((sid, flavour, api, mode, device, opt), *cfg.shard):
-                                continue
-                            specs.append(dict(
-                                scenario=sid, flavour=flavour, api=api, mode=mode, device=device, optimizer=opt,
-                                steps=cfg.steps, repeats=cfg.repeats, warmup=cfg.warmup, seed=cfg.seed,
-                                batch_size=cfg.batch_size, change_step=cfg.change_step, data=cfg.data,
-                            ))
+            for strategy in cfg.strategies:
+                for api in cfg.apis:
+                    for mode in cfg.modes:
+                        for device in devices:
+                            for opt in cfg.optimizers:
+                                if not scenario.applies(flavour, api, mode, opt, strategy):
+                                    continue
+                                key = (sid, flavour, strategy, api, mode, device, opt)
+                                if cfg.shard and not in_shard(key, *cfg.shard):
+                                    continue
+                                specs.append(dict(
+                                    zip(KEY, key), replicas=replicas(cfg, strategy, device, int(gpus)),
+                                    steps=cfg.steps, repeats=cfg.repeats, warmup=cfg.warmup, seed=cfg.seed,
+                                    batch_size=cfg.batch_size, change_step=cfg.change_step, data=cfg.data,
+                                ))
     return specs
+
+
+def replicas(cfg: Config, strategy: str, device: str, gpus: int) -> int:
+    """Replicas in sync: mirrored on GPUs uses every GPU; otherwise ``--replicas``."""
+    if strategy == "none":
+        return 1
+    if strategy == "mirrored" and device == "gpu":
+        return max(gpus, 1)
+    return cfg.replicas
 
 
 def in_shard(key: tuple, k: int, n: int) -> bool:
@@ -65,18 +79,16 @@ def in_shard(key: tuple, k: int, n: int) -> bool:
     return int(hashlib.sha1("/".join(key).encode()).hexdigest(), 16) % n == k - 1
 
 
-def env_group(flavour: str) -> str:
-    return "legacy" if FLAVOURS[flavour].legacy_env else "keras3"
+def env_group(spec: dict) -> str:
+    """Which kind of worker process a cell needs: its flavour's environment, and for mirrored
+    cells on CPU as many logical CPU devices as replicas (both fixed when TensorFlow starts)."""
+    group = "legacy" if FLAVOURS[spec["flavour"]].legacy_env else "keras3"
+    if spec.get("strategy") == "mirrored" and spec["device"] == "cpu":
+        group += f"{LOGICAL}{spec['replicas']}"
+    return group
 
 
-def _die_with_parent() -> None:
-    # Linux: the worker gets SIGKILL when the runner dies, even by kill -9, so none is orphaned.
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
+LOGICAL = ":cpus="
 
 
 def error_row(spec: dict, message: str) -> dict:
@@ -104,15 +116,19 @@ class Worker:
     def spawn(self) -> None:
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"))
         env.pop("TF_USE_LEGACY_KERAS", None)
-        if self.group == "legacy":
+        env.pop("LR_BENCH_LOGICAL_CPUS", None)
+        base, _, cpus = self.group.partition(LOGICAL)
+        if base == "legacy":
             env["TF_USE_LEGACY_KERAS"] = "1"
+        if cpus:
+            env["LR_BENCH_LOGICAL_CPUS"] = cpus
         env.pop("LR_BENCH_CORE", None)
         if self.core is not None:
             env["LR_BENCH_CORE"] = str(self.core)
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "bench.worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=log, env=env, text=True, bufsize=1, preexec_fn=_die_with_parent,
+                stderr=log, env=env, text=True, bufsize=1, preexec_fn=die_with_parent,
             )
         # A thread reads the replies, so waiting for one can time out.
         self._lines = queue.Queue()
@@ -222,13 +238,13 @@ def run_matrix(cfg: Config, progress: bool | None = None) -> tuple[list[dict], l
         hellos = {"keras3": workers[0].wait_hello()}
         for w in workers[1:]:
             w.wait_hello()
-        gpus = bool(hellos["keras3"].get("gpus"))
+        gpus = len(hellos["keras3"].get("gpus") or [])
         specs = plan(cfg, gpus)
         done = store.start(fingerprint(cfg.to_dict(), hellos["keras3"]),
                            resume=cfg.resume, force=cfg.force)
         finished = {cell_key(s): done[cell_key(s)] for s in specs if cell_key(s) in done}
         todo: queue.Queue = queue.Queue()
-        for s in sorted(specs, key=lambda s: env_group(s["flavour"]) != "keras3"):  # keras3 first
+        for s in sorted(specs, key=lambda s: (env_group(s) != "keras3", env_group(s))):  # keras3 first, then by group
             if cell_key(s) not in finished:
                 todo.put(s)
         lock = threading.Lock()
@@ -240,7 +256,7 @@ def run_matrix(cfg: Config, progress: bool | None = None) -> tuple[list[dict], l
                     spec = todo.get_nowait()
                 except queue.Empty:
                     return
-                group = env_group(spec["flavour"])
+                group = env_group(spec)
                 if group != w.group:
                     w.stop()
                     w.group = group

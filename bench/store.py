@@ -17,7 +17,7 @@ from bench.results import atomic_write
 
 PARTIAL = ".partial"
 #: configuration fields that change what a cell measures (filters do not: they pick cells)
-MEASURING = ("steps", "repeats", "warmup", "seed", "batch_size", "data", "profile")
+MEASURING = ("steps", "repeats", "warmup", "seed", "batch_size", "data", "profile", "replicas")
 VERSIONS = ("python", "tensorflow", "keras", "tf_keras", "numpy")
 
 

@@ -16,7 +16,7 @@ import sys
 import traceback
 
 
-def _protocol_stream():
+def protocol_stream():
     out = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # anything printed by libraries lands on stderr
     sys.stdout = sys.stderr
@@ -39,6 +39,7 @@ def versions() -> dict:
     info["op_determinism"] = tf_config.is_op_determinism_enabled()
     info["core"] = os.environ.get("LR_BENCH_CORE")
     info["legacy_keras_env"] = os.environ.get("TF_USE_LEGACY_KERAS", "")
+    info["logical_cpus"] = len(tf.config.list_logical_devices("CPU"))
     info["intra_op_threads"] = tf.config.threading.get_intra_op_parallelism_threads()
     info["inter_op_threads"] = tf.config.threading.get_inter_op_parallelism_threads()
     return info
@@ -46,22 +47,79 @@ def versions() -> dict:
 
 def one_line(e: BaseException) -> str:
     """The exception as one line. TensorFlow wraps errors raised while tracing as "in user code:"
-    followed by the traceback, with the real message on the last line."""
+    followed by the traceback, with the real message on the last line; errors raised while running
+    a graph start with "Graph execution error:" and the traceback of the op that failed."""
     lines = [l.strip() for l in str(e).splitlines() if l.strip()]
     if not lines:
         return type(e).__name__
     if lines[0] == "in user code:" and re.match(r"\w+(Error|Exception)\b", lines[-1]):
         return lines[-1][:500]
+    if lines[0].endswith("execution error:"):  # "Graph execution error:", the op's traceback, then the message
+        message = [l for l in lines[1:] if not l.startswith(("Detected at node", "File ", "[[", "Cf. "))]
+        if message:
+            return f"{type(e).__name__}: {message[0]}"[:500]
     return f"{type(e).__name__}: {lines[0]}"[:500]
 
 
-class CellRunner:
-    """Runs cell specs, caching data and the bare reference per worker."""
+def judge(spec: dict, step_rows: list[dict], raised: str) -> dict:
+    """The cell's verdict and reported_ok, from its step rows after the change."""
+    import numpy as np
 
-    def __init__(self, gpus: list[str]):
+    from bench import verdict
+
+    after = [s for s in step_rows if s["step"] >= spec["change_step"]]
+    col = lambda name: np.array([s.get(name, 0.0) for s in after], dtype=np.float64)  # noqa: E731
+    return dict(
+        verdict=verdict.verdict(col("lr_effective"), col("lr_intended"), col("lr_baseline"), bool(raised),
+                                spread=col("lr_spread")),
+        reported_ok=verdict.reported_ok(col("lr_reported"), col("lr_effective")),
+    )
+
+
+class CellRunner:
+    """Runs cell specs, caching data, strategies and the bare reference per worker.
+
+    ``cluster``: in a process of a multiworker cell, the MultiWorkerMirroredStrategy it runs
+    under; elsewhere multiworker cells are handed to ``bench.multiworker``, which starts them.
+    """
+
+    def __init__(self, gpus: list[str], cluster=None):
         self.gpus = gpus
+        self.cluster = cluster
         self._data: dict = {}
         self._reference: dict = {}
+        self._strategies: dict = {}
+
+    def strategy(self, spec):
+        """The tf.distribute.Strategy of the cell (None for "none")."""
+        name = spec.get("strategy", "none")
+        if name == "none":
+            return None
+        if name == "multiworker":
+            return self.cluster
+        key = (spec["device"], spec["replicas"])
+        if key not in self._strategies:
+            import tensorflow as tf
+
+            if spec["device"] == "gpu":
+                devices = [f"/GPU:{i}" for i in range(len(self.gpus))]
+            else:
+                cpus = tf.config.list_logical_devices("CPU")
+                if len(cpus) < spec["replicas"]:
+                    raise RuntimeError(f"mirrored over {spec['replicas']} CPUs needs a worker started with as many "
+                                       f"logical CPU devices; this one has {len(cpus)}")
+                devices = [f"/CPU:{i}" for i in range(spec["replicas"])]
+            self._strategies[key] = tf.distribute.MirroredStrategy(devices)
+        return self._strategies[key]
+
+    def ctx(self, scenario, spec, api=None):
+        from bench import cell
+        from bench.flavours import FLAVOURS
+        from bench.scenarios import Rates
+
+        return cell.Ctx(scenario, FLAVOURS[spec["flavour"]], api or spec["api"], spec["mode"], spec["device"],
+                        spec["optimizer"], Rates.for_optimizer(spec["optimizer"]), spec["change_step"], spec["steps"],
+                        strategy=spec.get("strategy", "none"), dist=self.strategy(spec))
 
     def batches(self, spec):
         from bench import cell, data
@@ -74,13 +132,11 @@ class CellRunner:
 
     def reference(self, spec, batches) -> float:
         from bench import cell
-        from bench.flavours import FLAVOURS
-        from bench.scenarios import REGISTRY, Rates
+        from bench.scenarios import REGISTRY
 
-        key = (spec["flavour"], spec["mode"], spec["device"], spec["optimizer"], spec["steps"])
+        key = (spec["flavour"], spec.get("strategy", "none"), spec["mode"], spec["device"], spec["optimizer"], spec["steps"])
         if key not in self._reference:
-            ctx = cell.Ctx(REGISTRY["static"], FLAVOURS[spec["flavour"]], "loop", spec["mode"], spec["device"],
-                           spec["optimizer"], Rates.for_optimizer(spec["optimizer"]), spec["change_step"], spec["steps"])
+            ctx = self.ctx(REGISTRY["static"], spec, api="loop")
             self._reference[key] = cell.reference_step_s(ctx, batches, spec["seed"], rounds=max(3, spec["repeats"]))
         return self._reference[key]
 
@@ -88,10 +144,15 @@ class CellRunner:
         from bench.columns import KEY
 
         row = {k: spec[k] for k in KEY}
-        row.update(steps=spec["steps"], change_step=spec["change_step"], repeats=spec["repeats"])
+        row.update(replicas=spec.get("replicas", 1), steps=spec["steps"], change_step=spec["change_step"],
+                   repeats=spec["repeats"])
         if spec["device"] == "gpu" and not self.gpus:
             row.update(status="skipped", error="no GPU visible to TensorFlow on this machine")
             return {"cell": row, "steps": []}
+        if spec.get("strategy") == "multiworker" and self.cluster is None:
+            from bench import multiworker
+
+            return multiworker.run_cell(spec, row)
         try:
             return self._measure(spec, row)
         except Exception as e:
@@ -100,24 +161,19 @@ class CellRunner:
             return {"cell": row, "steps": []}
 
     def _measure(self, spec, row) -> dict:
-        import numpy as np
-
-        from bench import cell, timing, verdict
+        from bench import cell, timing
         from bench.columns import KEY
-        from bench.flavours import FLAVOURS
-        from bench.scenarios import REGISTRY, Rates
+        from bench.scenarios import REGISTRY
 
         batches = self.batches(spec)
         scenario = REGISTRY[spec["scenario"]]
-        rates = Rates.for_optimizer(spec["optimizer"])
         step_rows, times, traces, errors = [], [], [], []
         for r in range(spec["repeats"]):
             # Two passes from the same seed: the probe pass measures the LRs; the timing pass
             # times the same steps with nothing else between the clock reads.
             passes = {}
             for probe_pass in (True, False):
-                ctx = cell.Ctx(scenario, FLAVOURS[spec["flavour"]], spec["api"], spec["mode"], spec["device"],
-                               spec["optimizer"], rates, spec["change_step"], spec["steps"])
+                ctx = self.ctx(scenario, spec)
                 passes[probe_pass] = cell.run_repeat(ctx, batches, spec["seed"] + r, probe_pass)
                 errors.append(ctx.error)
             rows = passes[True]
@@ -126,15 +182,13 @@ class CellRunner:
             step_rows += rows
             times.append([s["step_s"] for s in rows])
             traces.append([s["traces"] for s in rows])
-        after = [s for s in step_rows if s["step"] >= spec["change_step"]]
-        col = lambda name: np.array([s[name] for s in after], dtype=np.float64)  # noqa: E731
         raised = next((e for e in errors if e), "")
         ref = self.reference(spec, batches)
         stats = timing.summarise(times, traces, spec["warmup"])
         row.update(
             status="ok",
-            verdict=verdict.verdict(col("lr_effective"), col("lr_intended"), col("lr_baseline"), bool(raised)),
-            reported_ok=verdict.reported_ok(col("lr_reported"), col("lr_effective")),
+            replicas=ctx.replicas,
+            **judge(spec, step_rows, raised),
             error=raised,
             traces=max(t[-1] for t in traces) if traces and traces[0] else 0,
             reference_s=ref,
@@ -144,18 +198,28 @@ class CellRunner:
         return {"cell": row, "steps": step_rows}
 
 
+def configure(tf, core) -> None:
+    """Threads and devices, before the TensorFlow runtime initialises."""
+    if core is not None:
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    # A worker for mirrored cells splits its CPU into as many logical devices as replicas.
+    logical = int(os.environ.get("LR_BENCH_LOGICAL_CPUS", "0") or 0)
+    if logical > 1:
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * logical)
+
+
 def main() -> None:
     # Ctrl-C on a terminal reaches the whole process group; the runner decides what stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    out = _protocol_stream()
+    out = protocol_stream()
     core = os.environ.get("LR_BENCH_CORE")
     if core is not None:  # a core of its own, so timings never share one with another worker
         os.sched_setaffinity(0, {int(core)})
     import tensorflow as tf
 
-    if core is not None:
-        tf.config.threading.set_intra_op_parallelism_threads(1)
-        tf.config.threading.set_inter_op_parallelism_threads(1)
+    configure(tf, core)
 
     # Off by default: with op determinism on, Keras 3's fit silently drops jit_compile=True
     # (model_supports_jit), so "xla" fit cells would not be XLA. Pinned single-threaded workers

@@ -41,3 +41,16 @@ class Raise(Scenario):
 
     def step_args(self, ctx, step):
         raise RuntimeError("injected failure")
+
+
+@register
+class CrashOneWorker(Scenario):
+    """The second worker of a multiworker cell exits at the change step (failure injection)."""
+
+    id = "fault-worker-exit"
+    rank = 903
+    strategies = ("multiworker",)
+
+    def change(self, ctx):
+        if ctx.worker_index == 1:
+            os._exit(3)

@@ -26,7 +26,8 @@ def _rows() -> list[dict]:
     for i, (scenario, api, mode, opt) in enumerate(combos):
         median = 0.002 + 0.0001 * i
         rows.append(dict(
-            scenario=scenario, flavour="keras3", api=api, mode=mode, device="cpu", optimizer=opt,
+            scenario=scenario, flavour="keras3", strategy="none", api=api, mode=mode, device="cpu", optimizer=opt,
+            replicas=1,
             status="ok", verdict="effective", reported_ok=True, error="", traces=1, retrace_s=0.0,
             first_call_s=0.5, step_s_median=median, step_s_iqr=0.02 * median, noisy=False,
             reference_s=median / 1.1, step_ratio=1.1, steps=10, change_step=5, repeats=1,

@@ -14,7 +14,7 @@ import os
 import pkgutil
 from dataclasses import dataclass
 
-from bench.config import APIS, BASE_LR, CHANGE_FACTOR, MODES, OPTIMIZERS
+from bench.config import APIS, BASE_LR, CHANGE_FACTOR, MODES, OPTIMIZERS, STRATEGIES
 
 REGISTRY: dict[str, "Scenario"] = {}
 
@@ -62,6 +62,10 @@ class Rates:
         return cls(BASE_LR[name])
 
 
+#: What a scenario that also runs under every tf.distribute strategy declares.
+DISTRIBUTED = STRATEGIES
+
+
 class Scenario:
     """Base: a float-initialised optimizer that is never changed (override what differs)."""
 
@@ -72,6 +76,8 @@ class Scenario:
     modes: tuple[str, ...] = MODES
     optimizers: tuple[str, ...] = OPTIMIZERS
     flavours: tuple[str, ...] | None = None  # None: every flavour
+    #: tf.distribute strategies it is run under ("none": one device, no strategy)
+    strategies: tuple[str, ...] = ("none",)
     #: fit only: run one step per epoch (epoch-level callbacks then act at every step)
     fit_step_per_epoch: bool = False
 
@@ -79,10 +85,10 @@ class Scenario:
     def doc(self) -> str:
         return (self.__doc__ or "").strip().splitlines()[0]
 
-    def applies(self, flavour: str, api: str, mode: str, optimizer: str) -> bool:
+    def applies(self, flavour: str, api: str, mode: str, optimizer: str, strategy: str = "none") -> bool:
         return (
             api in self.apis and mode in self.modes and optimizer in self.optimizers
-            and (self.flavours is None or flavour in self.flavours)
+            and (self.flavours is None or flavour in self.flavours) and strategy in self.strategies
         )
 
     # --- trajectories (NumPy; step = optimizer iterations before the update) ---

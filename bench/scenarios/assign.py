@@ -1,4 +1,4 @@
-from bench.scenarios import Scenario, register
+from bench.scenarios import DISTRIBUTED, Scenario, register
 
 
 @register
@@ -7,6 +7,7 @@ class Assign(Scenario):
 
     id = "assign"
     rank = 1
+    strategies = DISTRIBUTED
 
     def change(self, ctx):
         ctx.optimizer.learning_rate.assign(ctx.rates.new)

@@ -1,6 +1,6 @@
 """A schedule whose parameters and step offset are variables, so it restarts without a retrace."""
 
-from bench.scenarios import Decay, Scenario, register
+from bench.scenarios import DISTRIBUTED, Decay, Scenario, register
 
 
 def restartable(ctx, decay: Decay):
@@ -47,6 +47,7 @@ class ScheduleRestart(Scenario):
 
     id = "schedule-restart"
     rank = 18
+    strategies = DISTRIBUTED
 
     def initial_lr(self, ctx):
         ctx.state["schedule"] = restartable(ctx, ctx.rates.schedule)

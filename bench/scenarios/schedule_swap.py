@@ -1,4 +1,4 @@
-from bench.scenarios import Scenario, register
+from bench.scenarios import DISTRIBUTED, Scenario, register
 
 
 @register
@@ -7,6 +7,7 @@ class ScheduleSwap(Scenario):
 
     id = "schedule-swap"
     rank = 4
+    strategies = DISTRIBUTED
 
     def initial_lr(self, ctx):
         return ctx.rates.schedule.build(ctx)

@@ -8,6 +8,7 @@ class ScheduleSwapAsRestart(ScheduleSwap):
 
     id = "schedule-swap-as-restart"
     rank = 19
+    strategies = ("none",)  # the plain swap already runs under every strategy
 
     def intended(self, r, step, change):
         # A new schedule counted from the change step, as `schedule-restart` delivers.

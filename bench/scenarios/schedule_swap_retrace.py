@@ -1,4 +1,4 @@
-from bench.scenarios import register
+from bench.scenarios import DISTRIBUTED, register
 from bench.scenarios.schedule_swap import ScheduleSwap
 
 
@@ -8,6 +8,7 @@ class ScheduleSwapRetrace(ScheduleSwap):
 
     id = "schedule-swap-retrace"
     rank = 17
+    strategies = DISTRIBUTED
 
     def change(self, ctx):
         super().change(ctx)

@@ -1,4 +1,4 @@
-from bench.scenarios import Scenario, register
+from bench.scenarios import DISTRIBUTED, Scenario, register
 
 
 @register
@@ -7,3 +7,4 @@ class Static(Scenario):
 
     id = "static"
     rank = 0
+    strategies = DISTRIBUTED  # the control: a probe that reads every replica must find nothing changed

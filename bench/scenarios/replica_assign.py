@@ -1,0 +1,19 @@
+from bench.scenarios import DISTRIBUTED, Scenario, register
+
+
+@register
+class ReplicaAssign(Scenario):
+    """`strategy.run(lambda: optimizer.learning_rate.assign(new))`: the assign made in replica context."""
+
+    id = "replica-assign"
+    rank = 20
+    strategies = DISTRIBUTED
+
+    def change(self, ctx):
+        # Under a strategy the LR variable is mirrored: an assign in replica context is resolved
+        # by the variable's aggregation. Without a strategy this is TensorFlow's default one.
+        new = ctx.rates.new
+        ctx.distribution().run(lambda: ctx.optimizer.learning_rate.assign(new))
+
+    def intended(self, r, step, change):
+        return r.switched(step, change)
