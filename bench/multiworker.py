@@ -1,18 +1,20 @@
 """Multiworker cells: ``MultiWorkerMirroredStrategy`` over worker processes on this machine.
 
-The worker that receives a multiworker cell (``bench.worker``) calls ``run_cell``: it picks free
-ports on 127.0.0.1, starts one process of this module per replica with the ``TF_CONFIG`` that
-names them all, sends each the cell and waits a bounded time for every answer. When one fails or
-the time runs out, all of them are killed (each leads a process group of its own), and they die
-with their parent in any case. Each process runs the cell under the strategy and measures the
-effective LR from its own copy of the weights. The cell is worker 0's record, with the spread of
-the effective LR across workers at every step: workers that disagree make the cell ``diverged``.
+The worker that receives a multiworker cell (``bench.worker``) calls ``run_cell``. The first time,
+it picks free ports on 127.0.0.1 and starts one process of this module per replica with the
+``TF_CONFIG`` that names them all; the processes are kept for the cells that follow. Each cell is
+sent to every process, and every answer is awaited a bounded time. When one process ends or the
+time runs out, all of them are killed (each leads a process group of its own) and the next cell
+starts new ones; they die with their parent in any case. Each process runs the cell under the
+strategy and measures the effective LR from its own copy of the weights. The cell is worker 0's
+record, with the spread of the effective LR across workers at every step: workers that disagree
+make the cell ``diverged``.
 """
-
 from __future__ import annotations
 
 import json
 import os
+import queue
 import signal
 import socket
 import subprocess
@@ -22,7 +24,7 @@ import time
 
 from bench.procs import die_with_parent
 
-#: Seconds every process of a cell may take, start-up included.
+#: Seconds every process may take over one cell, start-up included.
 TIMEOUT = 900.0
 #: Seconds a collective op waits for the other workers before it fails (a dead peer, a lost port).
 COLLECTIVE_TIMEOUT = 120.0
@@ -51,78 +53,106 @@ def _error(row: dict, message: str) -> dict:
     return {"cell": dict(row, status="error", error=message[:500]), "steps": []}
 
 
+class Cluster:
+    """The processes of one multiworker strategy, kept for the cells that follow: starting them
+    (TensorFlow's import, the strategy's connection) costs more than a quick cell."""
+
+    def __init__(self, n: int):
+        self.n = n
+        ports = free_ports(n)
+        env = {k: v for k, v in os.environ.items() if k not in ("TF_CONFIG", "LR_BENCH_LOGICAL_CPUS")}
+        self.procs: list[subprocess.Popen] = []
+        self.lines: list[queue.Queue] = []
+        self.killed = False
+        for i in range(n):
+            p = subprocess.Popen(
+                [sys.executable, "-m", "bench.multiworker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=sys.stderr, env=dict(env, TF_CONFIG=tf_config(ports, i)), text=True, bufsize=1,
+                start_new_session=True, preexec_fn=die_with_parent,
+            )
+            self.procs.append(p)
+            self.lines.append(queue.Queue())
+            threading.Thread(target=_pump, args=(p.stdout, self.lines[-1]), daemon=True).start()
+
+    def alive(self) -> bool:
+        return not self.killed and all(p.poll() is None for p in self.procs)
+
+    def run(self, spec: dict, row: dict, timeout: float) -> dict:
+        """Send the cell to every process and wait for every answer; on any failure, kill them all."""
+        try:
+            for p in self.procs:
+                p.stdin.write(json.dumps({"cell": spec}) + "\n")
+                p.stdin.flush()
+        except OSError:
+            pass  # a process is gone: its reader reports the end of its stream
+        deadline = time.monotonic() + timeout
+        replies: list[dict | None] = [None] * self.n
+        while any(r is None for r in replies):
+            if time.monotonic() > deadline:
+                self.kill()
+                return _error(row, f"multiworker processes timed out after {timeout:g} s; all {self.n} were killed")
+            for i, q in enumerate(self.lines):
+                if replies[i] is not None:
+                    continue
+                try:
+                    line = q.get(timeout=0.05)
+                except queue.Empty:
+                    continue
+                if not line:  # one process ended: the others would wait on it in their collectives
+                    self.kill()
+                    return _error(row, self._death(i))
+                replies[i] = json.loads(line)["result"]
+        if any(r["cell"].get("status") != "ok" for r in replies):
+            self.kill()  # a failed collective can leave the strategy unusable: start afresh next time
+        return combine(spec, replies)
+
+    def _death(self, i: int) -> str:
+        p = self.procs[i]
+        try:
+            code = p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            code = None
+        how = (f"exited with status {code}" if code is not None and code >= 0 else
+               f"died ({signal.Signals(-code).name})" if code is not None else "closed its output")
+        return f"multiworker process {i} of {self.n} {how} without a result; the others were killed; see the worker log"
+
+    def kill(self) -> None:
+        self.killed = True
+        for p in self.procs:
+            if p.poll() is None:
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+
+
+def _pump(stream, lines: queue.Queue) -> None:
+    for line in stream:
+        lines.put(line)
+    lines.put("")
+
+
+_cluster: Cluster | None = None
+
+
 def run_cell(spec: dict, row: dict, timeout: float = TIMEOUT) -> dict:
     """Run one cell over ``spec["replicas"]`` worker processes; always returns a result."""
+    global _cluster
     n = int(spec["replicas"])
-    ports = free_ports(n)
-    env = {k: v for k, v in os.environ.items() if k not in ("TF_CONFIG", "LR_BENCH_LOGICAL_CPUS")}
-    procs = []
-    try:
-        for i in range(n):
-            procs.append(subprocess.Popen(
-                [sys.executable, "-m", "bench.multiworker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=sys.stderr, env=dict(env, TF_CONFIG=tf_config(ports, i)), text=True,
-                start_new_session=True, preexec_fn=die_with_parent,
-            ))
-            procs[-1].killed_here = False
-        replies: list[str | None] = [None] * n
-        failed = threading.Event()
-
-        def talk(i: int) -> None:
-            try:
-                out, _ = procs[i].communicate(json.dumps({"cell": spec}) + "\n", timeout=timeout)
-                replies[i] = out
-            except (subprocess.TimeoutExpired, OSError, ValueError):
-                pass
-            if procs[i].returncode != 0:
-                failed.set()  # the others would wait for it until their collectives time out
-
-        threads = [threading.Thread(target=talk, args=(i,), daemon=True) for i in range(n)]
-        for t in threads:
-            t.start()
-        deadline = time.monotonic() + timeout
-        while any(t.is_alive() for t in threads) and not failed.is_set() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if any(t.is_alive() for t in threads):
-            _kill(procs)
-            for t in threads:
-                t.join(10)
-        results = []
-        for out in replies:
-            last = (out or "").strip().splitlines()[-1:] or [""]
-            try:
-                results.append(json.loads(last[0])["result"])
-            except (ValueError, KeyError, TypeError):
-                return _error(row, _failure(procs, timeout))
-        return combine(spec, results)
-    finally:
-        _kill(procs)
+    if _cluster is None or _cluster.n != n or not _cluster.alive():
+        if _cluster is not None:
+            _cluster.kill()
+        _cluster = Cluster(n)
+    return _cluster.run(spec, row, timeout)
 
 
-def _failure(procs, timeout: float) -> str:
-    """Why the cell has no result: the first process that ended on its own, or the time-out."""
-    n = len(procs)
-    for i, p in enumerate(procs):
-        code = p.returncode
-        if code is not None and code > 0:
-            return f"multiworker process {i} of {n} exited with status {code} without a result; see the worker log"
-        if code is not None and code < 0 and not p.killed_here:
-            return f"multiworker process {i} of {n} died ({signal.Signals(-code).name}); see the worker log"
-    return f"multiworker processes timed out after {timeout:g} s; all {n} were killed"
-
-
-def _kill(procs) -> None:
-    for p in procs:
-        if p.poll() is None:
-            p.killed_here = True
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        try:
-            p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
+def shutdown() -> None:
+    if _cluster is not None:
+        _cluster.kill()
 
 
 def combine(spec: dict, results: list[dict]) -> dict:
@@ -160,10 +190,11 @@ def main() -> None:
     options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=COLLECTIVE_TIMEOUT)
     cluster = tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
     info = worker.versions()
-    msg = json.loads(sys.stdin.readline())
-    result = worker.CellRunner(info["gpus"], cluster=cluster).run(msg["cell"])
-    out.write(json.dumps({"result": result}, allow_nan=True) + "\n")
-    out.flush()
+    runner = worker.CellRunner(info["gpus"], cluster=cluster)
+    for line in sys.stdin:
+        result = runner.run(json.loads(line)["cell"])
+        out.write(json.dumps({"result": result}, allow_nan=True) + "\n")
+        out.flush()
     # Nothing is left to do; skip the interpreter's teardown of the collective runtime, which can
     # wait on peers that have already gone.
     os._exit(0)

@@ -233,6 +233,8 @@ def main() -> None:
         msg = json.loads(line)
         if "cell" in msg:
             out.write(json.dumps({"result": runner.run(msg["cell"])}, allow_nan=True) + "\n")
+    if "bench.multiworker" in sys.modules:  # stop the multiworker processes this worker started
+        sys.modules["bench.multiworker"].shutdown()
 
 
 if __name__ == "__main__":
