@@ -120,9 +120,23 @@ class Ctx:
         """The variable's value on each local replica (one value without a strategy)."""
         if self.dist is None:
             return [var.numpy()]
-        # Keras 3 wraps the distributed variable (``.value``); tf_keras hands it out directly.
-        inner = var if isinstance(var, tf.distribute.DistributedValues) else var.value
-        return [np.asarray(c.numpy()) for c in self.dist.experimental_local_results(inner)]
+        return [np.asarray(c.numpy()) for c in self.components(var)]
+
+    def components(self, var) -> list:
+        """The TensorFlow variables behind a Keras variable: one per local replica."""
+        # Keras 3 wraps the TensorFlow variable (``.value``); tf_keras hands it out directly.
+        inner = var if isinstance(var, (tf.Variable, tf.distribute.DistributedValues)) else var.value
+        return list(self.dist.experimental_local_results(inner)) if self.dist is not None else [inner]
+
+    def check_placement(self) -> None:
+        """Every copy of every weight is on the cell's device kind, or the cell is not what it says."""
+        want = "GPU" if self.device == "gpu" else "CPU"
+        for var in self.model.trainable_variables:
+            for c in self.components(var):
+                found = tf.DeviceSpec.from_string(c.device).device_type
+                if found != want:
+                    raise RuntimeError(f"{getattr(var, 'path', var.name)} was placed on {c.device or 'no device'}, "
+                                       f"not on the {self.device}: this cell would not measure what it says")
 
     def split(self, x, y):
         """A global batch as the strategy's per-replica batches: replica ``i`` of the sync group
@@ -531,6 +545,7 @@ def run_repeat(ctx: Ctx, batches, seed: int, probe_pass: bool) -> list[dict]:
     """One pass of one repeat of one cell on its device, from a fresh seeded model."""
     with _placement(ctx):
         setup(ctx, seed)
+        ctx.check_placement()
         sync = _sync_fn(ctx.device)
         if ctx.api == "loop":
             return run_loop(ctx, batches, sync, probe_pass)
