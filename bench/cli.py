@@ -185,7 +185,7 @@ def cmd_run(args) -> int:
         from bench import tensorboard
 
         print(f"wrote {len(tensorboard.write(out, args.tensorboard))} TensorBoard runs into {args.tensorboard}")
-    if cfg.lessons:
+    if cfg.lessons and "none" in cfg.strategies:  # the lessons teach the single-device cells
         # the committed lessons follow the committed results; any other --out keeps its own copy
         default = Path(args.out).resolve() == Path("results").resolve()
         _build_lessons(out, Path("lessons") if default else out / "lessons")

@@ -206,6 +206,10 @@ def page(lesson, cells, steps, meta, results_dir, figures: Path) -> str:
 def build(results_dir, out="lessons", sources: Path = lesson_source.SOURCES) -> list[Path]:
     """Every lesson page, figure and notebook from one results folder. Raises ResultsError."""
     cells, steps, meta = results.read_cells(results_dir), results.read_steps(results_dir), results.read_meta(results_dir)
+    # The lessons teach the single-device case; cells run under a strategy have TRUTH.md of their own.
+    cells, steps = cells[cells["strategy"] == "none"], steps[steps["strategy"] == "none"]
+    if cells.empty:
+        raise results.ResultsError(f"{results_dir}: no cells without a strategy; the lessons are built from those")
     lessons = lesson_source.load(sources)
     out = Path(out)
     figures = out / FIGURES
