@@ -19,9 +19,9 @@ import numpy as np
 import tensorflow as tf
 
 from bench import probe
-from bench.verdict import spread
 from bench.flavours import Flavour
 from bench.scenarios import Rates, Scenario
+from bench.verdict import spread
 
 clock = time.perf_counter
 
