@@ -178,9 +178,7 @@ def render(folder) -> str:
     cells = results.read_cells(folder)
     steps = results.read_steps(folder)
     meta = results.read_meta(folder)
-    versions = "; ".join(
-        f"{g}: " + ", ".join(f"{k} {v}" for k, v in h.items() if k in ("tensorflow", "keras", "tf_keras") and v)
-        for g, h in meta.get("versions", {}).items())
+    versions = report.version_line(meta, ("tensorflow", "keras", "tf_keras"))
     cfg = meta.get("config", {})
     lines = [
         "# Audit of the popular LR-reset recipe",

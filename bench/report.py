@@ -216,14 +216,19 @@ def retrace_table(cells: pd.DataFrame, steps: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+def version_line(meta: dict, names: tuple[str, ...]) -> str:
+    """The versions each kind of worker ran, once per flavour environment: workers that differ only
+    in their logical CPU devices (``keras3:cpus=2``) ran the same packages."""
+    shown: dict[str, str] = {}
+    for group, h in meta.get("versions", {}).items():
+        shown.setdefault(group.split(":")[0], ", ".join(f"{k} {v}" for k, v in h.items() if k in names and v))
+    return "; ".join(f"{g}: {text}" for g, text in shown.items())
+
+
 def render(folder) -> str:
     cells = results.read_cells(folder)
     meta = results.read_meta(folder)
-    versions = meta.get("versions", {})
-    vline = "; ".join(
-        f"{g}: " + ", ".join(f"{k} {v}" for k, v in h.items() if k in ("tensorflow", "keras", "tf_keras", "python") and v)
-        for g, h in versions.items()
-    )
+    vline = version_line(meta, ("tensorflow", "keras", "tf_keras", "python"))
     cfg = meta.get("config", {})
     head = [
         "# Truth table: does the learning-rate change take effect?",
