@@ -58,7 +58,10 @@ def one_line(e: BaseException) -> str:
         message = [l for l in lines[1:] if not l.startswith(("Detected at node", "File ", "[[", "Cf. "))]
         if message:
             return f"{type(e).__name__}: {message[0]}"[:500]
-    return f"{type(e).__name__}: {lines[0]}"[:500]
+    first = lines[0]
+    if len(lines) > 1 and sum(first.count(c) for c in "([{") > sum(first.count(c) for c in ")]}"):
+        first += f" … {lines[-1]}"  # a value printed over many lines: keep what closes the sentence
+    return f"{type(e).__name__}: {first}"[:500]
 
 
 def judge(spec: dict, step_rows: list[dict], raised: str) -> dict:

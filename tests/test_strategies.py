@@ -156,3 +156,16 @@ def test_a_failing_multiworker_process_takes_the_others_down(tmp_path):
     assert cell["status"] == "error" and "process 1 of 2 exited with status 3" in cell["error"]
     assert time.monotonic() - t0 < 100  # not the collective time-out: the survivor was killed at once
     assert not _processes("bench.multiworker")
+
+
+def test_errors_of_distributed_cells_read_as_one_line():
+    from bench.worker import one_line
+
+    graph = ValueError("Graph execution error:\n\nDetected at node X defined at (most recent call last):\n"
+                       "  File \"a.py\", line 1, in <module>\n\nTrying to access resource k located in device "
+                       "CPU:1 from device CPU:0\n Cf. https://example.org\n\t [[{{node X}}]] [Op:__inference_f_1]")
+    assert one_line(graph) == "ValueError: Trying to access resource k located in device CPU:1 from device CPU:0"
+    dump = ValueError("Attempt to convert a value (PerReplica:{\n  0: <tf.Tensor: shape=(16, 784)>\n}) "
+                      "with an unsupported type (<class 'PerReplica'>) to a Tensor.")
+    assert one_line(dump) == ("ValueError: Attempt to convert a value (PerReplica:{ … }) with an unsupported "
+                              "type (<class 'PerReplica'>) to a Tensor.")
