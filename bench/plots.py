@@ -93,11 +93,14 @@ class Selection:
         return [p for p in self.panels if p in have]
 
     def filter(self, frame: pd.DataFrame) -> pd.DataFrame:
-        rows = pd.Series(list(zip(frame["scenario"], frame["flavour"], frame["api"])), index=frame.index)
-        keep = rows.isin(self.panels) & (frame["optimizer"] == self.optimizer) & (frame["device"] == self.device)
+        # Column masks first (steps.csv of a full run has hundreds of thousands of rows), then the
+        # panels' (scenario, flavour, api) triples on what is left.
+        keep = (frame["scenario"].isin(self.scenarios) & (frame["optimizer"] == self.optimizer)
+                & (frame["device"] == self.device))
         if "status" in frame:
             keep &= frame["status"] == "ok"
-        return frame[keep]
+        sub = frame[keep]
+        return sub[pd.MultiIndex.from_frame(sub[["scenario", "flavour", "api"]]).isin(self.panels)]
 
     def label(self) -> str:
         return f"{self.optimizer} · {self.device}"
