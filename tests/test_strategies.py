@@ -4,6 +4,7 @@ The cells are run here and their verdicts measured; where a verdict is pinned it
 TensorFlow's behaviour, read from the weights of every replica.
 """
 
+import json
 import os
 import time
 
@@ -80,8 +81,6 @@ def test_workers_results_combine_into_one_cell_with_their_spread():
 def test_tf_config_names_every_worker_on_distinct_free_ports():
     ports = free_ports(3)
     assert len(set(ports)) == 3
-    import json
-
     cfg = json.loads(tf_config(ports, 2))
     assert cfg["task"] == {"type": "worker", "index": 2}
     assert cfg["cluster"]["worker"] == [f"127.0.0.1:{p}" for p in ports]
