@@ -47,7 +47,6 @@ class Ctx:
     state: dict = field(default_factory=dict)  # scratch space for scenarios
     error: str = ""           # the change statement's exception, "Type: message"
     tape: "StepTape | None" = None  # fit probe pass with steps_per_execution > 1: per-step record
-    strategy: str = "none"    # the tf.distribute strategy's name in the matrix
     dist: object = None       # the tf.distribute.Strategy itself (None: one device, no strategy)
 
     @property
@@ -99,10 +98,6 @@ class Ctx:
         resolver = getattr(self.dist, "cluster_resolver", None)
         return int(resolver.task_id or 0) if resolver is not None and resolver.task_type else 0
 
-    def distribution(self):
-        """The strategy the cell runs under; TensorFlow's default one when there is none."""
-        return self.dist if self.dist is not None else tf.distribute.get_strategy()
-
     def scope(self):
         return self.dist.scope() if self.dist is not None else contextlib.nullcontext()
 
@@ -118,9 +113,7 @@ class Ctx:
 
     def local_copies(self, var) -> list[np.ndarray]:
         """The variable's value on each local replica (one value without a strategy)."""
-        if self.dist is None:
-            return [var.numpy()]
-        return [np.asarray(c.numpy()) for c in self.components(var)]
+        return [c.numpy() for c in self.components(var)]
 
     def components(self, var) -> list:
         """The TensorFlow variables behind a Keras variable: one per local replica."""
@@ -229,16 +222,17 @@ def make_loop_step(ctx: Ctx):
 
 def _distributed_loop_step(ctx: Ctx):
     """The loop's train step as a custom loop under a strategy is written: ``strategy.run`` of a
-    replica step whose loss is averaged over the global batch, so the summed replica gradients are
-    the global batch's gradient. Under XLA the replica step is what is compiled (a compiled
-    function cannot reach variables on the other replicas' devices), as Keras itself does."""
-    model, dist, global_batch = ctx.model, ctx.dist, None
+    replica step whose loss is averaged over the global batch (``compute_average_loss`` divides by
+    the replica's batch times the replicas in sync), so the summed replica gradients are the global
+    batch's gradient. Under XLA the replica step is what is compiled (a compiled function cannot
+    reach variables on the other replicas' devices), as Keras itself does."""
+    model, dist = ctx.model, ctx.dist
 
     def replica_step(x, y, *args):
         ctx.count_trace()
         with tf.GradientTape() as tape:
             per_example = ctx.loss_fn(y, model(x, training=True))
-            loss = tf.nn.compute_average_loss(per_example, global_batch_size=global_batch)
+            loss = tf.nn.compute_average_loss(per_example)
         grads = tape.gradient(loss, model.trainable_variables)
         _in_step(ctx, *args)
         ctx.optimizer.apply_gradients(zip(grads, model.trainable_variables))
@@ -248,8 +242,6 @@ def _distributed_loop_step(ctx: Ctx):
         replica_step = tf.function(replica_step, jit_compile=True)
 
     def train_step(x, y, *args):
-        nonlocal global_batch
-        global_batch = int(dist.experimental_local_results(x)[0].shape[0]) * ctx.replicas
         return dist.reduce("SUM", dist.run(replica_step, args=(x, y, *args)), axis=None)
 
     return train_step if ctx.mode == "eager" else tf.function(train_step)

@@ -62,7 +62,7 @@ class Cluster:
         ports = free_ports(n)
         env = {k: v for k, v in os.environ.items() if k not in ("TF_CONFIG", "LR_BENCH_LOGICAL_CPUS")}
         self.procs: list[subprocess.Popen] = []
-        self.lines: list[queue.Queue] = []
+        self.lines: queue.Queue = queue.Queue()  # (process index, line); "" when its output ends
         self.killed = False
         for i in range(n):
             p = subprocess.Popen(
@@ -71,8 +71,7 @@ class Cluster:
                 start_new_session=True, preexec_fn=die_with_parent,
             )
             self.procs.append(p)
-            self.lines.append(queue.Queue())
-            threading.Thread(target=_pump, args=(p.stdout, self.lines[-1]), daemon=True).start()
+            threading.Thread(target=_pump, args=(i, p.stdout, self.lines), daemon=True).start()
 
     def alive(self) -> bool:
         return not self.killed and all(p.poll() is None for p in self.procs)
@@ -88,20 +87,15 @@ class Cluster:
         deadline = time.monotonic() + timeout
         replies: list[dict | None] = [None] * self.n
         while any(r is None for r in replies):
-            if time.monotonic() > deadline:
+            try:
+                i, line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
                 self.kill()
                 return _error(row, f"multiworker processes timed out after {timeout:g} s; all {self.n} were killed")
-            for i, q in enumerate(self.lines):
-                if replies[i] is not None:
-                    continue
-                try:
-                    line = q.get(timeout=0.05)
-                except queue.Empty:
-                    continue
-                if not line:  # one process ended: the others would wait on it in their collectives
-                    self.kill()
-                    return _error(row, self._death(i))
-                replies[i] = json.loads(line)["result"]
+            if not line:  # one process ended: the others would wait on it in their collectives
+                self.kill()
+                return _error(row, self._death(i))
+            replies[i] = json.loads(line)["result"]
         if any(r["cell"].get("status") != "ok" for r in replies):
             self.kill()  # a failed collective can leave the strategy unusable: start afresh next time
         return combine(spec, replies)
@@ -130,10 +124,10 @@ class Cluster:
                 pass
 
 
-def _pump(stream, lines: queue.Queue) -> None:
+def _pump(i: int, stream, lines: queue.Queue) -> None:
     for line in stream:
-        lines.put(line)
-    lines.put("")
+        lines.put((i, line))
+    lines.put((i, ""))
 
 
 _cluster: Cluster | None = None
@@ -171,7 +165,7 @@ def combine(spec: dict, results: list[dict]) -> dict:
             lrs.setdefault((s["repeat"], s["step"]), []).append(s["lr_effective"])
     chief = results[0]
     for s in chief["steps"]:
-        s["lr_spread"] = max(s.get("lr_spread", 0.0), spread(lrs[(s["repeat"], s["step"])]))
+        s["lr_spread"] = max(s["lr_spread"], spread(lrs[(s["repeat"], s["step"])]))
     cell = dict(chief["cell"], **judge(spec, chief["steps"], chief["cell"].get("error", "")))
     return {"cell": cell, "steps": chief["steps"]}
 

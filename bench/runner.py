@@ -83,7 +83,7 @@ def env_group(spec: dict) -> str:
     """Which kind of worker process a cell needs: its flavour's environment, and for mirrored
     cells on CPU as many logical CPU devices as replicas (both fixed when TensorFlow starts)."""
     group = "legacy" if FLAVOURS[spec["flavour"]].legacy_env else "keras3"
-    if spec.get("strategy") == "mirrored" and spec["device"] == "cpu":
+    if spec["strategy"] == "mirrored" and spec["device"] == "cpu":
         group += f"{LOGICAL}{spec['replicas']}"
     return group
 

@@ -71,7 +71,7 @@ def judge(spec: dict, step_rows: list[dict], raised: str) -> dict:
     from bench import verdict
 
     after = [s for s in step_rows if s["step"] >= spec["change_step"]]
-    col = lambda name: np.array([s.get(name, 0.0) for s in after], dtype=np.float64)  # noqa: E731
+    col = lambda name: np.array([s[name] for s in after], dtype=np.float64)  # noqa: E731
     return dict(
         verdict=verdict.verdict(col("lr_effective"), col("lr_intended"), col("lr_baseline"), bool(raised),
                                 spread=col("lr_spread")),
@@ -95,7 +95,7 @@ class CellRunner:
 
     def strategy(self, spec):
         """The tf.distribute.Strategy of the cell (None for "none")."""
-        name = spec.get("strategy", "none")
+        name = spec["strategy"]
         if name == "none":
             return None
         if name == "multiworker":
@@ -122,7 +122,7 @@ class CellRunner:
 
         return cell.Ctx(scenario, FLAVOURS[spec["flavour"]], api or spec["api"], spec["mode"], spec["device"],
                         spec["optimizer"], Rates.for_optimizer(spec["optimizer"]), spec["change_step"], spec["steps"],
-                        strategy=spec.get("strategy", "none"), dist=self.strategy(spec))
+                        dist=self.strategy(spec))
 
     def batches(self, spec):
         from bench import cell, data
@@ -137,7 +137,7 @@ class CellRunner:
         from bench import cell
         from bench.scenarios import REGISTRY
 
-        key = (spec["flavour"], spec.get("strategy", "none"), spec["mode"], spec["device"], spec["optimizer"], spec["steps"])
+        key = (spec["flavour"], spec["strategy"], spec["mode"], spec["device"], spec["optimizer"], spec["steps"])
         if key not in self._reference:
             ctx = self.ctx(REGISTRY["static"], spec, api="loop")
             self._reference[key] = cell.reference_step_s(ctx, batches, spec["seed"], rounds=max(3, spec["repeats"]))
@@ -147,16 +147,16 @@ class CellRunner:
         from bench.columns import KEY
 
         row = {k: spec[k] for k in KEY}
-        row.update(replicas=spec.get("replicas", 1), steps=spec["steps"], change_step=spec["change_step"],
+        row.update(replicas=spec["replicas"], steps=spec["steps"], change_step=spec["change_step"],
                    repeats=spec["repeats"])
         if spec["device"] == "gpu" and not self.gpus:
             row.update(status="skipped", error="no GPU visible to TensorFlow on this machine")
             return {"cell": row, "steps": []}
-        if spec.get("strategy") == "multiworker" and self.cluster is None:
-            from bench import multiworker
-
-            return multiworker.run_cell(spec, row)
         try:
+            if spec["strategy"] == "multiworker" and self.cluster is None:
+                from bench import multiworker
+
+                return multiworker.run_cell(spec, row)
             return self._measure(spec, row)
         except Exception as e:
             traceback.print_exc(file=sys.stderr)

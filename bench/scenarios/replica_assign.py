@@ -13,7 +13,7 @@ class ReplicaAssign(Scenario):
         # Under a strategy the LR variable is mirrored: an assign in replica context is resolved
         # by the variable's aggregation.
         new = ctx.rates.new
-        ctx.distribution().run(lambda: ctx.optimizer.learning_rate.assign(new))
+        ctx.dist.run(lambda: ctx.optimizer.learning_rate.assign(new))
 
     def intended(self, r, step, change):
         return r.switched(step, change)

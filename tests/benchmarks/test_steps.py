@@ -61,7 +61,8 @@ def matrix_cell(tf_cell):
 
     def get(sid: str, mode: str) -> dict:
         if (sid, mode) not in cache:
-            spec = dict(scenario=sid, flavour=FLAVOUR, api="loop", mode=mode, device=DEVICE, optimizer=OPTIMIZER,
+            spec = dict(scenario=sid, flavour=FLAVOUR, strategy="none", api="loop", mode=mode, device=DEVICE,
+                        optimizer=OPTIMIZER, replicas=1,
                         steps=QUICK.steps, repeats=QUICK.repeats, warmup=QUICK.warmup, seed=QUICK.seed,
                         batch_size=QUICK.batch_size, change_step=QUICK.change_step, data=None)
             cache[sid, mode] = runner.run(spec)["cell"]
