@@ -10,7 +10,7 @@ import textwrap
 import numpy as np
 import pytest
 
-pytest.importorskip("tf_keras")
+import tf_keras  # noqa: E402,F401  a required dependency: a broken install fails here, not skips
 
 SCRIPT = textwrap.dedent("""
     import json
