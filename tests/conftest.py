@@ -1,3 +1,4 @@
+import importlib.util
 import os
 import subprocess
 import sys
@@ -5,6 +6,13 @@ import sys
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+#: The dependencies the cells run on (pyproject.toml). Missing, the session fails here: a broken install
+#: must not pass as a green run of skips. Found, not imported: most tests run them in subprocesses.
+REQUIRED = ("tensorflow", "keras", "tf_keras")
+_missing = [name for name in REQUIRED if importlib.util.find_spec(name) is None]
+if _missing:
+    raise ImportError(f"required dependencies not installed: {', '.join(_missing)} (pip install -e .[test])")
 
 
 def run_cli(*args, timeout=900):

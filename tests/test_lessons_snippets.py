@@ -10,7 +10,7 @@ import linecache
 import numpy as np
 import pytest
 
-pytest.importorskip("tensorflow")
+import tensorflow  # noqa: E402,F401  required: a broken install fails here, not skips
 
 from bench import lesson_source, probe  # noqa: E402
 

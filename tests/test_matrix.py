@@ -10,8 +10,6 @@ from bench import report, results
 from bench.columns import CELLS, STEPS, VERDICTS
 from tests.conftest import run_cli
 
-pytest.importorskip("tensorflow")
-
 
 def test_results_schema(quick_keras3):
     cells = pd.read_csv(quick_keras3 / "cells.csv")

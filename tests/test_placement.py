@@ -5,7 +5,7 @@ Runs in this process on the CPU; on a machine with a GPU the GPU half runs too.
 
 import pytest
 
-tf = pytest.importorskip("tensorflow")
+import tensorflow as tf  # noqa: E402  required: a broken install fails here, not skips
 
 from bench import cell  # noqa: E402
 from bench.flavours import FLAVOURS  # noqa: E402

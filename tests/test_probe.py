@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-tf = pytest.importorskip("tensorflow")
+import tensorflow as tf  # noqa: E402  required: a broken install fails here, not skips
 
 from bench import cell, probe  # noqa: E402
 from bench.flavours import FLAVOURS  # noqa: E402

@@ -9,7 +9,7 @@ from bench import results, verdict
 from bench.config import BASE_LR, CHANGE_FACTOR
 from tests.conftest import run_cli
 
-tf = pytest.importorskip("tensorflow")
+import tensorflow as tf  # noqa: E402  required: a broken install fails here, not skips
 
 from bench import cell  # noqa: E402
 from bench.flavours import FLAVOURS  # noqa: E402

@@ -29,7 +29,6 @@ _RUN: dict = {}
 def tail_results(tmp_path_factory):
     """Run the shared matrix once per test process; test_audit reads the same folder."""
     if "out" not in _RUN:
-        pytest.importorskip("tensorflow")
         out = tmp_path_factory.mktemp("tail")
         proc = run_cli("run", "--profile", "quick", "--steps", str(STEPS), "--devices", "cpu", "--optimizers", "sgd",
                        "--apis", "loop",

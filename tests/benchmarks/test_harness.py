@@ -35,7 +35,6 @@ def _spread(values) -> str:
 
 @pytest.mark.parametrize("mode", ["function", "xla"])
 def test_harness_overhead(benchmark, figures, mode):
-    pytest.importorskip("tensorflow")
     from bench import cell, data
 
     x, y = data.dataset(STEPS * QUICK.batch_size, QUICK.seed, None)

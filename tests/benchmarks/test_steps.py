@@ -38,7 +38,6 @@ PARAMS = list(_params())
 
 @pytest.fixture(scope="session")
 def tf_cell():
-    pytest.importorskip("tensorflow")
     from bench import cell
 
     return cell
