@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="tf.distribute strategies (default: none); scenarios that do not apply are left out")
     r.add_argument("--replicas", type=_positive("--replicas", 2), default=REPLICAS,
                    help=f"replicas of mirrored (logical CPUs) and multiworker (processes) on CPU (default {REPLICAS})")
+    r.add_argument("--allow-exposed-ports", action="store_true",
+                   help="where no private network namespace can be made, run multiworker servers on every "
+                        "network interface (trusted networks only)")
     r.add_argument("--apis", type=_ids("--apis", APIS), default=APIS)
     r.add_argument("--modes", type=_ids("--modes", MODES), default=MODES)
     r.add_argument("--devices", type=_ids("--devices", ("auto",) + DEVICES), default=("auto",))
@@ -150,7 +153,7 @@ def _check_out(path: str, option: str = "--out") -> None:
 
 
 def cmd_run(args) -> int:
-    from bench import data, runner
+    from bench import data, netns, runner
     from bench.store import ResumeError
 
     if args.data is not None:
@@ -163,7 +166,7 @@ def cmd_run(args) -> int:
         _check_out(args.tensorboard, "--tensorboard")
     cfg = Config(
         profile=args.profile, scenarios=args.scenarios, flavours=args.flavours, strategies=args.strategies,
-        replicas=args.replicas, apis=args.apis, modes=args.modes,
+        replicas=args.replicas, allow_exposed_ports=args.allow_exposed_ports, apis=args.apis, modes=args.modes,
         devices=args.devices, optimizers=args.optimizers, steps=args.steps, repeats=args.repeats, seed=args.seed,
         data=os.path.abspath(args.data) if args.data else None, out=args.out, lessons=not args.no_lessons,
         workers=args.workers, cell_timeout=args.cell_timeout, resume=args.resume, force=args.force, shard=args.shard,
@@ -175,7 +178,7 @@ def cmd_run(args) -> int:
                          f"expected a divisor of {cfg.batch_size}")
     try:
         out = runner.run(cfg)
-    except ResumeError as e:
+    except (ResumeError, netns.Refused) as e:
         raise UsageError(str(e)) from None
     except runner.Interrupted as e:
         print(f"lr-bench: {e}", file=sys.stderr)

@@ -45,6 +45,7 @@ class Config:
     flavours: tuple[str, ...] = ()   # empty: every flavour
     strategies: tuple[str, ...] = ("none",)
     replicas: int = REPLICAS  # replicas of the mirrored and multiworker strategies
+    allow_exposed_ports: bool = False  # multiworker servers on every interface where no private namespace can be made
     apis: tuple[str, ...] = APIS
     modes: tuple[str, ...] = MODES
     devices: tuple[str, ...] = ("auto",)  # auto: cpu, plus gpu when one is present

@@ -1,8 +1,11 @@
 """Multiworker cells: ``MultiWorkerMirroredStrategy`` over worker processes on this machine.
 
 The worker that receives a multiworker cell (``bench.worker``) calls ``run_cell``. The first time,
-it picks free ports on 127.0.0.1 and starts one process of this module per replica with the
-``TF_CONFIG`` that names them all; the processes are kept for the cells that follow. Each cell is
+it starts one process of this module per replica with the ``TF_CONFIG`` that names them all, inside
+a private network namespace (``bench.netns``): TensorFlow's servers listen on every interface of
+their namespace, and that namespace has only its own loopback. Only a run given
+``--allow-exposed-ports`` on a machine without namespaces starts them in the machine's own network,
+on free ports of 127.0.0.1. The processes are kept for the cells that follow. Each cell is
 sent to every process, and every answer is awaited a bounded time. When one process ends or the
 time runs out, all of them are killed (each leads a process group of its own) and the next cell
 starts new ones; they die with their parent in any case. Each process runs the cell under the
@@ -22,12 +25,15 @@ import sys
 import threading
 import time
 
+from bench import netns
 from bench.procs import die_with_parent
 
 #: Seconds every process may take over one cell, start-up included.
 TIMEOUT = 900.0
 #: Seconds a collective op waits for the other workers before it fails (a dead peer, a lost port).
 COLLECTIVE_TIMEOUT = 120.0
+#: The first port of a cluster in its private namespace, where every port is free.
+PRIVATE_PORT = 20000
 
 
 def free_ports(n: int) -> list[int]:
@@ -57,9 +63,14 @@ class Cluster:
     """The processes of one multiworker strategy, kept for the cells that follow: starting them
     (TensorFlow's import, the strategy's connection) costs more than a quick cell."""
 
-    def __init__(self, n: int):
-        self.n = n
-        ports = free_ports(n)
+    def __init__(self, n: int, network: str):
+        self.n, self.network = n, network
+        if network == netns.PRIVATE:
+            self.namespace = netns.Namespace()
+            ports, preexec = list(range(PRIVATE_PORT, PRIVATE_PORT + n)), self.namespace.preexec
+        else:  # opted in: the servers listen on every interface of this machine
+            self.namespace = None
+            ports, preexec = free_ports(n), die_with_parent
         env = {k: v for k, v in os.environ.items() if k not in ("TF_CONFIG", "LR_BENCH_LOGICAL_CPUS")}
         self.procs: list[subprocess.Popen] = []
         self.lines: queue.Queue = queue.Queue()  # (process index, line); "" when its output ends
@@ -68,7 +79,7 @@ class Cluster:
             p = subprocess.Popen(
                 [sys.executable, "-m", "bench.multiworker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 stderr=sys.stderr, env=dict(env, TF_CONFIG=tf_config(ports, i)), text=True, bufsize=1,
-                start_new_session=True, preexec_fn=die_with_parent,
+                start_new_session=True, preexec_fn=preexec,
             )
             self.procs.append(p)
             threading.Thread(target=_pump, args=(i, p.stdout, self.lines), daemon=True).start()
@@ -122,6 +133,8 @@ class Cluster:
                 p.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 pass
+        if self.namespace is not None:
+            self.namespace.close()
 
 
 def _pump(i: int, stream, lines: queue.Queue) -> None:
@@ -136,11 +149,11 @@ _cluster: Cluster | None = None
 def run_cell(spec: dict, row: dict, timeout: float = TIMEOUT) -> dict:
     """Run one cell over ``spec["replicas"]`` worker processes; always returns a result."""
     global _cluster
-    n = int(spec["replicas"])
-    if _cluster is None or _cluster.n != n or not _cluster.alive():
+    n, network = int(spec["replicas"]), spec["network"]
+    if _cluster is None or (_cluster.n, _cluster.network) != (n, network) or not _cluster.alive():
         if _cluster is not None:
             _cluster.kill()
-        _cluster = Cluster(n)
+        _cluster = Cluster(n, network)
     return _cluster.run(spec, row, timeout)
 
 

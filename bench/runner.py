@@ -24,19 +24,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench import results
+from bench import netns, results
 from bench.columns import KEY
 from bench.config import Config
+from bench.netns import PRIVATE
 from bench.flavours import FLAVOURS
 from bench.procs import die_with_parent
 from bench.scenarios import REGISTRY
 from bench.store import Store, cell_key, fingerprint
 
 
-def plan(cfg: Config, gpus: int) -> list[dict]:
+def plan(cfg: Config, gpus: int, network: str = PRIVATE) -> list[dict]:
     """Every applicable cell of the configuration, as worker specs, in a stable order.
 
-    ``gpus``: how many GPUs the workers see (a bool says whether there is any)."""
+    ``gpus``: how many GPUs the workers see (a bool says whether there is any); ``network``: where
+    multiworker processes run (``bench.netns``)."""
     devices = []
     for d in cfg.devices:
         for dev in (("cpu", "gpu") if gpus else ("cpu",)) if d == "auto" else (d,):
@@ -60,6 +62,7 @@ def plan(cfg: Config, gpus: int) -> list[dict]:
                                     zip(KEY, key), replicas=replicas(cfg, strategy, device, int(gpus)),
                                     steps=cfg.steps, repeats=cfg.repeats, warmup=cfg.warmup, seed=cfg.seed,
                                     batch_size=cfg.batch_size, change_step=cfg.change_step, data=cfg.data,
+                                    **({"network": network} if strategy == "multiworker" else {}),
                                 ))
     return specs
 
@@ -225,6 +228,11 @@ class Interrupted(Exception):
 def run_matrix(cfg: Config, progress: bool | None = None) -> tuple[list[dict], list[dict], dict]:
     """Run every cell not already stored; returns (cell rows, step rows, meta)."""
     started = datetime.now(timezone.utc)
+    network = None
+    if "multiworker" in cfg.strategies:  # refused (netns.Refused) before any worker starts
+        network, warning = netns.choose(cfg.allow_exposed_ports)
+        if warning:
+            print(f"lr-bench: {warning}", file=sys.stderr)
     cores = usable_cores()
     n_workers = cfg.workers or len(cores)
     pin = n_workers <= len(cores)
@@ -239,7 +247,7 @@ def run_matrix(cfg: Config, progress: bool | None = None) -> tuple[list[dict], l
         for w in workers[1:]:
             w.wait_hello()
         gpus = len(hellos["keras3"].get("gpus") or [])
-        specs = plan(cfg, gpus)
+        specs = plan(cfg, gpus, network or PRIVATE)
         done = store.start(fingerprint(cfg.to_dict(), hellos["keras3"]),
                            resume=cfg.resume, force=cfg.force)
         finished = {cell_key(s): done[cell_key(s)] for s in specs if cell_key(s) in done}
@@ -304,6 +312,7 @@ def run_matrix(cfg: Config, progress: bool | None = None) -> tuple[list[dict], l
         resumed_cells=sum(k in done for k in finished),
         cpu=cpu_model(), cores=len(cores), workers=n_workers, pinned=pin,
         platform=platform.platform(), versions=hellos, config=cfg.to_dict(), cells=len(ordered),
+        **({"multiworker_network": network} if network else {}),
     )
     return [o["cell"] for o in ordered], [s for o in ordered for s in o["steps"]], meta
 
