@@ -20,32 +20,28 @@ from tests.conftest import run_cli
 ROOT = Path(__file__).resolve().parent.parent
 FIGURE = re.compile(r"!\[[^\]]*\]\(([^)]+)\)")
 
+#: Its build time is a benchmark (tests/benchmarks/test_harness.py), printed rather than asserted.
 BUILD = """
-import resource, sys, time
-t0 = time.perf_counter()
+import sys
 from bench import lessons
 lessons.build(sys.argv[1], sys.argv[2])
-cpu = resource.getrusage(resource.RUSAGE_SELF)
-print(time.perf_counter() - t0, cpu.ru_utime + cpu.ru_stime, "tensorflow" in sys.modules, "keras" in sys.modules)
+print("tensorflow" in sys.modules, "keras" in sys.modules)
 """
 
 
 @pytest.fixture(scope="module")
 def built(quick_keras3, tmp_path_factory):
-    """Lessons built from the quick run in a fresh interpreter: (folder, wall s, cpu s, imported TF?)."""
+    """Lessons built from the quick run in a fresh interpreter: (folder, imported TF or Keras?)."""
     out = tmp_path_factory.mktemp("lessons")
     proc = subprocess.run([sys.executable, "-c", BUILD, str(quick_keras3), str(out)], capture_output=True, text=True,
                           timeout=600, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    wall, cpu, tf_loaded, keras_loaded = proc.stdout.split()
-    return out, float(wall), float(cpu), tf_loaded == "True" or keras_loaded == "True"
+    tf_loaded, keras_loaded = proc.stdout.split()
+    return out, tf_loaded == "True" or keras_loaded == "True"
 
 
-def test_build_needs_no_tensorflow_and_is_fast(built):
-    out, wall, cpu, imported = built
-    assert not imported, "building lessons imported TensorFlow or Keras"
-    # CPU time, not wall: the bound is about the build, not about what else shares the machine
-    assert cpu < 30, f"building the lessons took {cpu:.1f} s of CPU ({wall:.1f} s wall)"
+def test_build_needs_no_tensorflow(built):
+    assert not built[1], "building lessons imported TensorFlow or Keras"
 
 
 def test_every_lesson_has_a_page_and_a_notebook(built):

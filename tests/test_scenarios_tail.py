@@ -107,8 +107,7 @@ def test_python_float_argument_retraces_every_step_and_a_tensor_does_not(tail):
     for flavour in FLAVOURS:
         f = fl[(fl["flavour"] == flavour) & (fl["mode"] == "function")].iloc[0]
         t = te[(te["flavour"] == flavour) & (te["mode"] == "function")].iloc[0]
-        assert f.traces == 1 + after_change and t.traces == 1
-        assert f.step_ratio > 3 * t.step_ratio, (f.step_ratio, t.step_ratio)
+        assert f.traces == 1 + after_change and t.traces == 1  # the cost of it: tests/benchmarks/test_steps.py
     table = report.retrace_table(cells, results.read_steps(out))
     assert f"| `float-arg` | keras3 | loop · function | {1 + after_change} | {after_change} |" in table
     assert "| `tensor-arg` | keras3 | loop · function | 1 | 0 |" in table

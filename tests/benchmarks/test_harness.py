@@ -8,11 +8,14 @@ Printed, never asserted: the machine is shared and its timings swing between run
   both see the same machine; the target is at most 2 %.
 - Quick profile: ``lr-bench run --profile quick --flavours keras3`` end to end, target 60 s on two
   cores, with the same overhead read off its static loop cells (their ``step_ratio``).
+- Lessons build: ``bench.lessons.build`` from the committed full results in a fresh interpreter,
+  its CPU time (the build's own, whatever else shares the machine) and wall time; target 30 s CPU.
 """
 
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -86,3 +89,29 @@ def test_quick_profile_wall_time(benchmark, figures, tmp_path):
     figures.append(f"quick profile, keras3: {wall:.1f} s wall for {len(cells)} cells (target 60 s on 2 cores); "
                    f"{in_steps:.1f} s of it inside the timing pass's train steps")
     figures.append(f"quick profile, keras3: static loop cells' step / bare loop = {_spread(static['step_ratio'])}")
+
+
+LESSONS_BUILD = """
+import resource, sys, time
+t0 = time.perf_counter()
+from bench import lessons
+lessons.build(sys.argv[1], sys.argv[2])
+cpu = resource.getrusage(resource.RUSAGE_SELF)
+print(time.perf_counter() - t0, cpu.ru_utime + cpu.ru_stime)
+"""
+
+
+def test_lessons_build_time(benchmark, figures, tmp_path):
+    root = Path(__file__).resolve().parents[2]
+    procs = []
+
+    def build():
+        procs.append(subprocess.run([sys.executable, "-c", LESSONS_BUILD, str(root / "results"), str(tmp_path / "lessons")],
+                                    capture_output=True, text=True, timeout=600, cwd=root))
+
+    benchmark.group = "lessons build"
+    benchmark.pedantic(build, rounds=1)
+    assert procs[0].returncode == 0, procs[0].stderr[-2000:]  # a failed build has no figure to print
+    wall, cpu = map(float, procs[0].stdout.split())
+    benchmark.extra_info.update(wall_s=wall, cpu_s=cpu)
+    figures.append(f"lessons build from results/: {cpu:.1f} s CPU, {wall:.1f} s wall (target <= 30 s CPU)")

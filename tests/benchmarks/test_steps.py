@@ -6,7 +6,9 @@ is the cell's own (``bench.cell``): the scenario's Python hook runs in pedantic'
 the clock, and the clock stops after the loss is forced, as in the matrix's timing pass. Keras 3,
 Adam, CPU: the legacy flavours need ``TF_USE_LEGACY_KERAS`` set before TensorFlow is imported, which
 a pytest process cannot do for one test. Each benchmark also records the tracing count it saw and
-the verdict of the same cell run the matrix's way (``bench.worker.CellRunner``).
+the verdict of the same cell run the matrix's way (``bench.worker.CellRunner``), and fails when that
+cell is not ``ok`` or when the benchmarked step raised where the cell did not (or the other way):
+a step that errors must not be timed unnoticed.
 """
 
 import itertools
@@ -23,6 +25,8 @@ QUICK = Config(profile="quick").resolved()
 WARMUP = QUICK.change_step + 2
 ROUNDS = 30
 TRACE_ROUNDS = 3
+#: Printed in the summary: a Python float argument retraces every step after the change, a tensor never.
+PRINTED = ("float-arg", "tensor-arg")
 
 
 def _params():
@@ -97,6 +101,9 @@ def _call(ctx, x, y, args):
 
 def _record(benchmark, ctx, mode, subject, matrix_cell):
     row = matrix_cell(subject, mode)
+    assert row.get("status") == "ok", f"{subject} {mode}: the matrix cell is {row.get('status')}: {row.get('error')}"
+    # the change statement raising is a measured outcome (verdict `raises`); the benchmark must see the same
+    assert bool(ctx.error) == (row.get("verdict") == "raises"), (subject, mode, ctx.error, row.get("verdict"))
     benchmark.extra_info.update(
         scenario=subject, mode=mode, flavour=FLAVOUR, optimizer=OPTIMIZER, traces=ctx.traces,
         cell_traces=row.get("traces"), verdict=row.get("verdict"), reported_ok=row.get("reported_ok"),
@@ -105,13 +112,17 @@ def _record(benchmark, ctx, mode, subject, matrix_cell):
 
 
 @pytest.mark.parametrize("mode, sid, subject", PARAMS)
-def test_steady_step(benchmark, tf_cell, batches, matrix_cell, mode, sid, subject):
+def test_steady_step(benchmark, figures, tf_cell, batches, matrix_cell, mode, sid, subject):
     benchmark.group = f"steady {mode} {sid}"
     ctx = _ctx(tf_cell, subject, mode, WARMUP + ROUNDS)
     steps = itertools.count()
     benchmark.pedantic(_call, setup=lambda: _hook(ctx, next(steps), batches), rounds=ROUNDS, warmup_rounds=WARMUP)
     _record(benchmark, ctx, mode, subject, matrix_cell)
     benchmark.extra_info["steps"] = next(steps)
+    if sid in PRINTED and subject == sid:
+        figures.append(f"steady step, keras3 loop {mode} adam, {sid}: median {benchmark.stats.stats.median * 1e3:.3f} ms; "
+                       f"its quick cell's step / bare loop = {matrix_cell(sid, mode)['step_ratio']:.2f}, "
+                       f"static's = {matrix_cell('static', mode)['step_ratio']:.2f}")
 
 
 @pytest.mark.parametrize("mode, sid, subject", PARAMS)
