@@ -367,9 +367,9 @@ class _Recorder:
             self._pre = dict(reported=reported_lr(ctx.optimizer),
                              before=_by_replica(ctx, ctx.model.trainable_variables))
 
-    def end(self, seconds: float) -> None:
+    def end(self, seconds: float, ref_s: float = math.nan) -> None:
         ctx, s = self.ctx, self.step
-        row = dict(step=s, step_s=seconds, traces=0 if ctx.mode == "eager" else ctx.traces)
+        row = dict(step=s, step_s=seconds, ref_s=ref_s, traces=0 if ctx.mode == "eager" else ctx.traces)
         if self.probe_pass:
             row.update(self._measure())
         self.rows.append(row)
@@ -420,7 +420,7 @@ class _Recorder:
         # those steps (a schedule that moves inside the call is reported at its value before it).
         self._reported = reported_lr(ctx.optimizer) if self.probe_pass else math.nan
 
-    def end_call(self, seconds: float) -> None:
+    def end_call(self, seconds: float, ref_s: float = math.nan) -> None:
         ctx = self.ctx
         # Counted from the optimizer's step counter, not assumed: Keras runs fewer steps in the
         # last call of an epoch when too few batches remain.
@@ -428,7 +428,7 @@ class _Recorder:
         records = ctx.tape.last(k) if self.probe_pass else [None] * k
         for i, rec in enumerate(records):
             # Single steps inside one call cannot be timed apart: each gets an equal share.
-            row = dict(step=self.step, step_s=seconds / k, traces=0 if ctx.mode == "eager" else ctx.traces)
+            row = dict(step=self.step, step_s=seconds / k, ref_s=ref_s, traces=0 if ctx.mode == "eager" else ctx.traces)
             if rec is not None:
                 row.update(self._solve(self.step, rec["before"], rec["after"], rec["x"], rec["y"], (rec["m"], rec["v"]),
                                        self._iterations + i + 1, self._reported))
@@ -442,22 +442,28 @@ def _sync_fn(device: str):
     return lambda: None
 
 
-def run_loop(ctx: Ctx, batches, sync, probe_pass: bool) -> list[dict]:
+def run_loop(ctx: Ctx, batches, sync, probe_pass: bool, ref: "Reference | None" = None) -> list[dict]:
     ctx.fn = make_loop_step(ctx)
     rec = _Recorder(ctx, batches, probe_pass)
     for step in range(ctx.steps):
         rec.begin()
         x, y = ctx.split(*batches[step])
         args = ctx.scenario.step_args(ctx, step)
+        ref_s = ref.time() if ref is not None else math.nan
         t0 = clock()
         loss = ctx.fn(x, y, *args)
         loss.numpy()
         sync()
-        rec.end(clock() - t0)
+        rec.end(clock() - t0, ref_s)
     return rec.rows
 
 
-def run_fit(ctx: Ctx, batches, sync, probe_pass: bool) -> list[dict]:
+def steps_per_call(ctx: Ctx) -> int:
+    """Steps ``fit`` runs per call of its train function (``steps_per_execution``); 1 in the loop."""
+    return int(ctx.scenario.compile_kwargs(ctx).get("steps_per_execution", 1)) if ctx.api == "fit" else 1
+
+
+def run_fit(ctx: Ctx, batches, sync, probe_pass: bool, ref: "Reference | None" = None) -> list[dict]:
     K = ctx.keras
     rec = _Recorder(ctx, batches, probe_pass)
     compile_kwargs = ctx.scenario.compile_kwargs(ctx)
@@ -471,15 +477,16 @@ def run_fit(ctx: Ctx, batches, sync, probe_pass: bool) -> list[dict]:
                 rec.begin()
             else:
                 rec.begin_call(per_call)
+            self.ref_s = ref.time(per_call) if ref is not None else math.nan
             self.t0 = clock()
 
         def on_train_batch_end(self, batch, logs=None):
             sync()
             seconds = clock() - self.t0
             if per_call == 1:
-                rec.end(seconds)
+                rec.end(seconds, self.ref_s)
             else:
-                rec.end_call(seconds)
+                rec.end_call(seconds, self.ref_s)
 
     with ctx.scope():
         ctx.model.compile(
@@ -533,15 +540,58 @@ def _placement(ctx: Ctx):
     return tf.device("/GPU:0" if ctx.device == "gpu" else "/CPU:0")
 
 
-def run_repeat(ctx: Ctx, batches, seed: int, probe_pass: bool) -> list[dict]:
-    """One pass of one repeat of one cell on its device, from a fresh seeded model."""
+def run_repeat(ctx: Ctx, batches, seed: int, probe_pass: bool, ref: "Reference | None" = None) -> list[dict]:
+    """One pass of one repeat of one cell on its device, from a fresh seeded model. With ``ref``,
+    a bare reference step is timed right before each step (``ref_s`` in its row)."""
     with _placement(ctx):
         setup(ctx, seed)
         ctx.check_placement()
         sync = _sync_fn(ctx.device)
         if ctx.api == "loop":
-            return run_loop(ctx, batches, sync, probe_pass)
-        return run_fit(ctx, batches, sync, probe_pass)
+            return run_loop(ctx, batches, sync, probe_pass, ref)
+        return run_fit(ctx, batches, sync, probe_pass, ref)
+
+
+def _optimizer_variables(optimizer) -> list:
+    variables = optimizer.variables
+    return list(variables() if callable(variables) else variables)  # a method on legacy optimizers
+
+
+class Reference:
+    """The bare loop of the static compiled step, built and traced once per worker and key, then
+    timed a step at a time right beside each step of a cell, so that both share whatever load the
+    machine is under at that moment: their ratio is what the cell costs over the bare step.
+
+    Every ``len(batches)`` steps its weights and optimizer state go back to where they started
+    (an assign, no retrace), so it repeats the same steps from the same state for as long as the
+    worker lives, rather than training on for thousands of steps."""
+
+    def __init__(self, ctx: Ctx, batches, seed: int):
+        self.ctx, self.calls = ctx, 0
+        with _placement(ctx):
+            setup(ctx, seed)
+            self.fn = make_loop_step(ctx)
+            self.inputs = [ctx.split(x, y) for x, y in batches]
+            self.fn(*self.inputs[0]).numpy()  # trace, and create any state the first call creates
+            self.state = [(v, v.numpy()) for v in [*ctx.model.variables, *_optimizer_variables(ctx.optimizer)]]
+            for _ in range(2):  # warm up
+                self.fn(*self.inputs[0]).numpy()
+        self.sync = _sync_fn(ctx.device)
+
+    def time(self, steps: int = 1) -> float:
+        """Seconds per step of ``steps`` bare steps, run now."""
+        with _placement(self.ctx):
+            if self.calls % len(self.inputs) == 0:
+                for v, value in self.state:
+                    v.assign(value)
+            x, y = self.inputs[self.calls % len(self.inputs)]
+            self.calls += 1
+            t0 = clock()
+            for _ in range(steps):
+                loss = self.fn(x, y)
+            loss.numpy()
+            self.sync()
+            return (clock() - t0) / steps
 
 
 def reference_step_s(ctx: Ctx, batches, seed: int, rounds: int) -> float:

@@ -19,9 +19,10 @@ CELLS = KEY + (
     "first_call_s",  # trace/compile plus first step, median over repeats
     "step_s_median",
     "step_s_iqr",
-    "noisy",         # step_s_iqr > NOISY_IQR x step_s_median: do not trust this cell's timing
-    "reference_s",   # bare loop of the static step, same worker, flavour, mode, device, optimizer
-    "step_ratio",    # step_s_median / reference_s
+    "noisy",         # the paired ratios disagree: step_ratio_iqr > NOISY_IQR x step_ratio
+    "reference_s",   # the bare static step (same worker, flavour, mode, device, optimizer), median
+    "step_ratio",    # median over steady steps of step_s / the reference step timed right before it
+    "step_ratio_iqr",  # IQR of those paired ratios
     "steps",
     "change_step",
     "repeats",
@@ -48,4 +49,6 @@ VERDICTS = ("effective", "ignored", "wrong", "raises", "diverged")
 
 #: Values of columns added after the first results were published, for reading older folders:
 #: everything measured before the strategy axis ran on one device without a strategy.
-DEFAULTS = {"strategy": "none", "replicas": 1, "lr_spread": 0.0}
+#: Folders written before paired timing have no spread of the ratio (NaN: compare falls back to the
+#: step time's IQR).
+DEFAULTS = {"strategy": "none", "replicas": 1, "lr_spread": 0.0, "step_ratio_iqr": float("nan")}

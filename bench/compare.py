@@ -10,8 +10,8 @@ What fails (exit 1):
 - its tracing count grew (fewer traces is reported, not failed);
 - its verdict changed or ``reported_ok`` flipped, in either direction: the baseline is what the
   project documents, so a change of behaviour is refreshed into it on purpose, not waved through;
-- its step ratio grew by more than ``max_slowdown`` plus the relative IQR of the step time in both
-  runs (a cell whose timing is spread wide needs a bigger jump to count), and so did its step time
+- its step ratio grew by more than ``max_slowdown`` plus the relative IQR of the paired ratios in
+  both runs (a cell whose timing is spread wide needs a bigger jump to count), and so did its step time
   against the run's overall change in speed (so one reference loop timed during a burst of load
   does not fail its cells); a cell either run flags ``noisy`` is listed, never failed, on its ratio.
 
@@ -134,11 +134,22 @@ def machine_speed(b_rows: dict, c_rows: dict) -> float | None:
     return float(np.median(changes)) if len(changes) >= MIN_CELLS_FOR_SPEED else None
 
 
+def _relative_spread(row: dict) -> float:
+    """The ratio's IQR over the ratio (paired timing), or for a folder written before it the step
+    time's IQR over its median; 0 when neither is known."""
+    ratio, ratio_iqr = _num(row["step_ratio"]), _num(row.get("step_ratio_iqr"))
+    if ratio > 0 and ratio_iqr >= 0:
+        return ratio_iqr / ratio
+    median, iqr = _num(row["step_s_median"]), _num(row["step_s_iqr"])
+    return iqr / median if median > 0 and iqr >= 0 else 0.0
+
+
 def ratio_difference(base: dict, cur: dict, max_slowdown: float, speed: float | None = None) -> tuple[bool, str] | None:
     """(regression?, note) when the step ratio grew past ``max_slowdown``; None when it did not.
 
-    The allowance is widened by each run's relative IQR (``step_s_iqr / step_s_median``): a ratio
-    read off a wide spread of step times moves more between runs without anything having changed.
+    The allowance is widened by each run's relative spread of the ratio (``step_ratio_iqr /
+    step_ratio``; for folders from before paired timing, ``step_s_iqr / step_s_median``): a ratio
+    whose paired measurements disagree moves more between runs without anything having changed.
     With ``speed`` (see ``machine_speed``) the cell's own step time, scaled by it, must have grown
     past the same allowance too: a ratio that jumps while the step holds still is its reference
     loop caught in a burst of load, not a slower step.
@@ -149,8 +160,7 @@ def ratio_difference(base: dict, cur: dict, max_slowdown: float, speed: float | 
     growth = rc / rb - 1
     if growth <= max_slowdown:
         return None
-    spread = sum(_num(r["step_s_iqr"]) / _num(r["step_s_median"]) for r in (base, cur)
-                 if _num(r["step_s_median"]) > 0 and _num(r["step_s_iqr"]) >= 0)
+    spread = sum(_relative_spread(r) for r in (base, cur))
     allowed = max_slowdown + spread
     text = f"+{growth:.0%} (allowed {allowed:.0%}"
     if _flag(base["noisy"]) or _flag(cur["noisy"]):

@@ -1,4 +1,5 @@
-"""Step-time statistics: first call apart, median and IQR of the steady steps."""
+"""Step-time statistics: first call apart, median and IQR of the steady steps, and the step's cost
+as paired ratios to the bare reference step timed right beside it."""
 
 from __future__ import annotations
 
@@ -7,31 +8,54 @@ import numpy as np
 from bench.columns import NOISY_IQR
 
 
-def summarise(step_times: list[list[float]], traces: list[list[int]], warmup: int) -> dict:
-    """``step_times[r][s]``: seconds of step ``s`` in repeat ``r``; ``traces`` the cumulative counts.
+def _steady(per_repeat: list[list[float]], warmup: int) -> list[float]:
+    """The steps after the first call and ``warmup`` more, pooled over repeats (with too few steps
+    for a warm-up, every step after the first call)."""
+    steady = [s for t in per_repeat for s in t[1 + warmup:]]
+    return steady or [s for t in per_repeat for s in t[1:]]
+
+
+def _median_iqr(values: list[float]) -> tuple[float, float]:
+    values = [v for v in values if np.isfinite(v)]
+    if not values:
+        return float("nan"), float("nan")
+    q75, q25 = np.percentile(values, [75, 25])
+    return float(np.median(values)), float(q75 - q25)
+
+
+def summarise(step_times: list[list[float]], traces: list[list[int]], warmup: int,
+              ref_times: list[list[float]] | None = None) -> dict:
+    """``step_times[r][s]``: seconds of step ``s`` in repeat ``r``; ``traces`` the cumulative counts;
+    ``ref_times[r][s]``: seconds of the bare reference step timed right before that step.
 
     The first call of each repeat (trace/compile plus one step) is reported apart; the ``warmup``
-    steps after it are dropped; the rest, pooled over repeats, give the median and IQR. A step
-    during which the tracing count grew, after the first call, is a retrace: its time above the
-    median of the steps that did not retrace is its cost, summed per repeat and averaged over
+    steps after it are dropped; the rest, pooled over repeats, give the median and IQR. The step
+    ratio is the median of the steady steps' paired ratios (step / its reference step), its IQR
+    beside it: a burst of load hits a step and its reference alike, so the pairs agree where raw
+    step times do not. ``noisy`` says the paired ratios disagree (IQR over ``NOISY_IQR`` of their
+    median); without references, that the step times do.
+
+    A step during which the tracing count grew, after the first call, is a retrace: its time above
+    the median of the steps that did not retrace is its cost, summed per repeat and averaged over
     repeats into ``retrace_s`` (against the overall median the cost would vanish whenever most
     steps retrace).
     """
     first = [t[0] for t in step_times if t]
-    steady = [s for t in step_times for s in t[1 + warmup:]]
-    if not steady:  # too few steps for a warm-up: use what there is after the first call
-        steady = [s for t in step_times for s in t[1:]]
-    median = float(np.median(steady)) if steady else float("nan")
-    q75, q25 = np.percentile(steady, [75, 25]) if steady else (np.nan, np.nan)
+    median, iqr = _median_iqr(_steady(step_times, warmup))
     retraced = [[s >= 1 and c[s] > c[s - 1] for s in range(len(t))] for t, c in zip(step_times, traces)]
     plain = [x for t, r in zip(step_times, retraced) for x, hit in list(zip(t, r))[1:] if not hit]
     base = float(np.median(plain)) if plain else median
     per_repeat = [sum(max(0.0, x - base) for x, hit in zip(t, r) if hit) for t, r in zip(step_times, retraced)]
-    retrace = float(np.mean(per_repeat)) if per_repeat else 0.0
-    return dict(
+    out = dict(
         first_call_s=float(np.median(first)) if first else float("nan"),
         step_s_median=median,
-        step_s_iqr=float(q75 - q25),
-        noisy=bool(steady) and float(q75 - q25) > NOISY_IQR * median,
-        retrace_s=retrace,
+        step_s_iqr=iqr,
+        noisy=bool(np.isfinite(iqr)) and iqr > NOISY_IQR * median,
+        retrace_s=float(np.mean(per_repeat)) if per_repeat else 0.0,
     )
+    if ref_times is not None:
+        ratios = [[s / r if r > 0 else float("nan") for s, r in zip(t, rt)] for t, rt in zip(step_times, ref_times)]
+        ratio, ratio_iqr = _median_iqr(_steady(ratios, warmup))
+        out.update(reference_s=_median_iqr(_steady(ref_times, warmup))[0], step_ratio=ratio, step_ratio_iqr=ratio_iqr,
+                   noisy=bool(np.isfinite(ratio_iqr)) and ratio_iqr > NOISY_IQR * ratio)
+    return out

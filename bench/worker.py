@@ -133,14 +133,15 @@ class CellRunner:
             self._data[key] = cell.make_batches(x, y, spec["steps"], spec["batch_size"])
         return self._data[key]
 
-    def reference(self, spec, batches) -> float:
+    def reference(self, spec, batches):
+        """The bare static step of the cell's flavour, strategy, mode, device and optimizer, built
+        and traced once per worker (``cell.Reference``), timed beside every step of the cells."""
         from bench import cell
         from bench.scenarios import REGISTRY
 
         key = (spec["flavour"], spec["strategy"], spec["mode"], spec["device"], spec["optimizer"], spec["steps"])
         if key not in self._reference:
-            ctx = self.ctx(REGISTRY["static"], spec, api="loop")
-            self._reference[key] = cell.reference_step_s(ctx, batches, spec["seed"], rounds=max(3, spec["repeats"]))
+            self._reference[key] = cell.Reference(self.ctx(REGISTRY["static"], spec, api="loop"), batches, spec["seed"])
         return self._reference[key]
 
     def run(self, spec: dict) -> dict:
@@ -169,34 +170,38 @@ class CellRunner:
         from bench.scenarios import REGISTRY
 
         batches = self.batches(spec)
+        ref = self.reference(spec, batches)
         scenario = REGISTRY[spec["scenario"]]
-        step_rows, times, traces, errors = [], [], [], []
+        step_rows, times, refs, traces, errors = [], [], [], [], []
         for r in range(spec["repeats"]):
-            # Two passes from the same seed: the probe pass measures the LRs; the timing pass
-            # times the same steps with nothing else between the clock reads.
-            passes = {}
-            for probe_pass in (True, False):
-                ctx = self.ctx(scenario, spec)
-                passes[probe_pass] = cell.run_repeat(ctx, batches, spec["seed"] + r, probe_pass)
-                errors.append(ctx.error)
-            rows = passes[True]
-            for s, timed in zip(rows, passes[False]):
-                s.update({k: row[k] for k in KEY}, repeat=r, step_s=timed["step_s"], traces=timed["traces"])
+            # One pass measures the LRs and times the steps: the probe reads weights and slots
+            # outside the clock. Only where the probe must record inside the train step (several
+            # steps per call of fit's train function) does a second pass from the same seed time
+            # the same steps with nothing added to them.
+            ctx = self.ctx(scenario, spec)
+            apart = cell.steps_per_call(ctx) > 1
+            rows = cell.run_repeat(ctx, batches, spec["seed"] + r, True, None if apart else ref)
+            errors.append(ctx.error)
+            if apart:
+                timed_ctx = self.ctx(scenario, spec)
+                timed = cell.run_repeat(timed_ctx, batches, spec["seed"] + r, False, ref)
+                errors.append(timed_ctx.error)
+                for s, t in zip(rows, timed):
+                    s.update(step_s=t["step_s"], ref_s=t["ref_s"], traces=t["traces"])
+            for s in rows:
+                s.update({k: row[k] for k in KEY}, repeat=r)
             step_rows += rows
             times.append([s["step_s"] for s in rows])
+            refs.append([s["ref_s"] for s in rows])
             traces.append([s["traces"] for s in rows])
         raised = next((e for e in errors if e), "")
-        ref = self.reference(spec, batches)
-        stats = timing.summarise(times, traces, spec["warmup"])
         row.update(
             status="ok",
             replicas=ctx.replicas,
             **judge(spec, step_rows, raised),
             error=raised,
             traces=max(t[-1] for t in traces) if traces and traces[0] else 0,
-            reference_s=ref,
-            step_ratio=stats["step_s_median"] / ref if ref > 0 else float("nan"),
-            **stats,
+            **timing.summarise(times, traces, spec["warmup"], refs),
         )
         return {"cell": row, "steps": step_rows}
 
