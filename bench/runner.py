@@ -27,6 +27,7 @@ from pathlib import Path
 from bench import netns, results
 from bench.columns import KEY
 from bench.config import Config
+from bench.eta import Eta, format_seconds
 from bench.netns import PRIVATE
 from bench.flavours import FLAVOURS
 from bench.procs import die_with_parent
@@ -257,6 +258,7 @@ def run_matrix(cfg: Config, progress: bool | None = None) -> tuple[list[dict], l
                 todo.put(s)
         lock = threading.Lock()
         bar = _progress(len(specs), progress, initial=len(finished))
+        eta = Eta(n_workers)
 
         def serve(w: Worker) -> None:
             while not stop.is_set():
@@ -271,19 +273,25 @@ def run_matrix(cfg: Config, progress: bool | None = None) -> tuple[list[dict], l
                 try:
                     if w.proc is None:
                         hellos[w.group] = w.start()
+                    t0 = time.monotonic()
                     out = w.run(spec)
+                    seconds = time.monotonic() - t0
                 except Exception as e:
                     if stop.is_set():  # Ctrl-C killed this worker under us: nothing to record
                         return
                     if not isinstance(e, RuntimeError):
                         raise
-                    out = error_row(spec, str(e))  # could not even start a worker: record, go on
+                    out, seconds = error_row(spec, str(e)), None  # could not even start a worker: record, go on
                 if stop.is_set():
                     return
                 store.save(out)
                 with lock:
                     finished[cell_key(spec)] = out
-                    bar.set_postfix_str(" ".join(spec[k] for k in KEY), refresh=False)
+                    if seconds is not None:
+                        eta.finished(spec, seconds)
+                    left = eta.remaining([s for s in specs if cell_key(s) not in finished])
+                    bar.set_postfix_str(f"left ~{format_seconds(left)} · " + " ".join(spec[k] for k in KEY),
+                                        refresh=False)
                     bar.update(1)
 
         threads = [threading.Thread(target=serve, args=(w,), daemon=True) for w in workers]
@@ -320,8 +328,10 @@ def run_matrix(cfg: Config, progress: bool | None = None) -> tuple[list[dict], l
 def _progress(total: int, enabled: bool | None, initial: int = 0):
     from tqdm import tqdm
 
-    # disable=None: tqdm shows the bar on a terminal and stays quiet otherwise
+    # disable=None: tqdm shows the bar on a terminal and stays quiet otherwise. Its own estimate of
+    # the time left assumes every cell costs the same; the postfix carries bench.eta's instead.
     return tqdm(total=total, initial=initial, unit="cell", file=sys.stderr, dynamic_ncols=True,
+                bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]",
                 disable=None if enabled is None else not enabled)
 
 
