@@ -220,6 +220,8 @@ def cmd_list(args) -> int:
         print(f"{sid:26s} {s.doc}")
         print(f"{'':26s} apis={','.join(s.apis)} modes={','.join(s.modes)} optimizers={','.join(s.optimizers)} "
               f"flavours={flavours} strategies={','.join(s.strategies)}")
+        if s.retraces:
+            print(f"{'':26s} retraces {s.retraces}")
     return 0
 
 

@@ -80,6 +80,8 @@ class Scenario:
     strategies: tuple[str, ...] = ("none",)
     #: fit only: run one step per epoch (epoch-level callbacks then act at every step)
     fit_step_per_epoch: bool = False
+    #: what it makes a compiled step trace beyond its first trace, for ``lr-bench list`` ("" if nothing)
+    retraces: str = ""
 
     @property
     def doc(self) -> str:

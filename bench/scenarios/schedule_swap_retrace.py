@@ -9,6 +9,7 @@ class ScheduleSwapRetrace(ScheduleSwap):
     id = "schedule-swap-retrace"
     rank = 17
     strategies = DISTRIBUTED
+    retraces = "once, at the change, on purpose (2 traces per compiled repeat)"
 
     def change(self, ctx):
         super().change(ctx)

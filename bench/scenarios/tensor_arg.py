@@ -8,6 +8,7 @@ class TensorArg(FloatArg):
 
     id = "tensor-arg"
     rank = 14
+    retraces = ""  # a tensor of one dtype and shape is one trace key, whatever its value
 
     def step_args(self, ctx, step):
         import tensorflow as tf  # hooks run in the worker, which has it imported already
