@@ -58,9 +58,26 @@ def state_variables(opt) -> list:
     """Every variable the optimizer owns and a step may change: iterations, slots, EMA averages,
     gradient accumulators (the flavour decides what there is)."""
     kind = flavour(opt)
-    if kind == "tf_keras_legacy":
-        return list(opt.weights)
-    return list(opt.variables)
+    found = list(opt.weights) if kind == "tf_keras_legacy" else list(opt.variables)
+    # Some keep state in an attribute of their own outside that list (tf_keras's Nadam: _u_product).
+    known = {id(v) for v in found}
+    for value in list(vars(opt).values()):
+        if isinstance(value, tf.Variable) and id(value) not in known:
+            found.append(value)
+            known.add(id(value))
+    return found
+
+
+def iterations_variable(opt):
+    """The variable counting the optimizer's calls (Keras 3's ``iterations`` divides it by the
+    gradient accumulation steps, so it is no variable there)."""
+    return getattr(opt, "_iterations", None) if flavour(opt) == "keras3" else opt.iterations
+
+
+def step_number(opt, calls: int) -> int:
+    """The step a schedule and the user see, from the count of calls before the step."""
+    every = getattr(opt, "gradient_accumulation_steps", None) if flavour(opt) == "keras3" else None
+    return calls // every if every else calls
 
 
 def build_as_step_would(opt, grads, variables) -> None:

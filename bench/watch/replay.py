@@ -35,15 +35,18 @@ class Solved:
     rounding: float    # what float rounding of the weights alone could explain
     finite: bool       # the weights after the step are all finite
     step: int          # the optimizer's iteration count before the step
+    change: float      # |dW|: zero when the step applied nothing
+    replayed: bool     # the replays gave finite weights (an update that divides by its LR does not)
 
     @property
     def affine(self) -> bool:
         """The step is ``A + lr*B`` to within rounding: the LR is measured, not guessed."""
-        return bool(self.residual <= 1e-3 * self.size + 8.0 * self.rounding)
+        return bool(self.replayed and np.isfinite(self.lr) and self.residual <= 1e-3 * self.size + 8.0 * self.rounding)
 
     @property
     def moved(self) -> bool:
-        return bool(np.isfinite(self.lr)) and self.size > 0.0
+        """The step changed the weights (an accumulation step, or zero gradients, change nothing)."""
+        return self.change > 0.0
 
 
 def _read(v):
@@ -70,8 +73,9 @@ class Replay:
     def solve(self, trace) -> Solved:
         if trace.replay is None:
             trace.replay = self._traced(trace)
-        lr, residual, size, rounding, finite, step = trace.replay().numpy().tolist()
-        return Solved(lr, residual, size, rounding, bool(finite), int(step))
+        lr, residual, size, rounding, finite, step, change, replayed = trace.replay().numpy().tolist()
+        return Solved(lr, residual, size, rounding, bool(finite), optimizers.step_number(self.snaps.opt, int(step)),
+                      change, bool(replayed))
 
     def _apply(self, grads, variables):
         snaps = self.snaps
@@ -83,7 +87,7 @@ class Replay:
         snaps, opt = self.snaps, self.snaps.opt
         variables, state = trace.variables, trace.state
         eps = [_eps(v) for v in variables]
-        iterations = opt.iterations
+        iterations = optimizers.iterations_variable(opt)
         counted = any(s is iterations for s in state)
 
         def replay():
@@ -122,8 +126,9 @@ class Replay:
                 step = tf.cast(state_before[[i for i, s in enumerate(state) if s is iterations][0]], F64)
             else:
                 step = tf.cast(_read(iterations), F64) - 1.0
-            del w0
-            return tf.stack([lr, residual, size, rounding, finite, step])
+            change = tf.norm(w1 - w0)
+            replayed = tf.cast(tf.reduce_all(tf.math.is_finite(tf.concat([a, b], 0))), F64)
+            return tf.stack([lr, residual, size, rounding, finite, step, change, replayed])
 
         fn = tf.function(replay, autograph=False)
         with optimizers.learning_rate_swapped(opt, self.rate):

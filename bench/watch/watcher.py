@@ -38,6 +38,16 @@ def check_args(expected, rtol, on_mismatch, every) -> None:
         raise ValueError(f"expected={expected!r}: expected a callable step -> learning rate")
 
 
+def _variables_if_built(model) -> list:
+    """The model's trainable variables, or [] while it is unbuilt (tf_keras raises then)."""
+    if model is None or not getattr(model, "built", True):
+        return []
+    try:
+        return list(model.trainable_variables)
+    except ValueError:
+        return []
+
+
 class Watcher:
     """Around each step: ``begin()`` before it, ``end()`` after it; ``finish()`` at the end."""
 
@@ -110,7 +120,7 @@ class Watcher:
         try:
             self._reported = optimizers.reported_lr(self.opt)
             self._check_hyperparameters()
-            variables = getattr(self.model, "trainable_variables", None) if self.model is not None else None
+            variables = _variables_if_built(self.model)
             if variables:
                 self.snaps.prepare(variables)
             self.snaps.armed.assign(True)
@@ -169,6 +179,10 @@ class Watcher:
             return None
         if not solved.moved:
             return None  # nothing was applied (an accumulation step, zero gradients): nothing to solve
+        if not solved.replayed:
+            self.quiet(f"{type(self.opt).__name__}'s update is not finite when replayed at a learning rate of 0 (it "
+                       "divides by its LR), so it is not proportional to the LR and no single LR describes it")
+            return None
         if not solved.affine:
             self.quiet(f"{type(self.opt).__name__}'s update is not proportional to its learning rate (replayed at "
                        f"two rates, the step is off by {solved.residual:.3g} against a change of {solved.size:.3g} "
