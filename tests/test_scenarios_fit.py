@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench import results, verdict
+from bench import results
 from bench.config import BASE_LR, CHANGE_FACTOR
 from tests.conftest import run_cli
 
@@ -16,7 +16,7 @@ from bench.flavours import FLAVOURS  # noqa: E402
 from bench.scenarios import Rates, Scenario  # noqa: E402
 from bench.scenarios.callback_plateau import FACTOR  # noqa: E402
 from bench.scenarios.callback_scheduler import DECAY  # noqa: E402
-from bench.scenarios.steps_per_execution import PER_CALL  # noqa: E402
+from bench.scenarios.steps_per_execution import DECAY as SPE_DECAY, PER_CALL  # noqa: E402
 
 MINE = ("callback-scheduler", "callback-on-schedule", "callback-plateau", "steps-per-execution")
 FLAVOURS_RUN = ("keras3", "tf_keras")
@@ -49,15 +49,38 @@ def test_every_cell_ran_with_one_row_per_step(fit_cells):
         assert np.isfinite(g["lr_effective"]).all() and (g["step_s"] > 0).all()
 
 
-def test_verdicts_follow_from_the_measured_steps(fit_cells):
-    # The stored verdict is recomputed from steps.csv, so it rests on the measured trajectory.
+def _reference(scenario: str, t: int) -> tuple[float, float]:
+    """(intended, baseline) LR of step t, written out here apart from the scenarios' own code."""
+    base = BASE_LR["sgd"]
+    decayed = base if t < CHANGE else base * CHANGE_FACTOR * DECAY ** (t - CHANGE)
+    schedule = base * 0.5 ** (t / 10)  # the ExponentialDecay every schedule scenario starts from
+    return {"callback-scheduler": (decayed, base), "callback-on-schedule": (decayed, schedule),
+            "callback-plateau": (base * FACTOR if t >= CHANGE else base, base),
+            "steps-per-execution": (decayed, base)}[scenario]
+
+
+def test_verdicts_agree_with_an_independent_reading_of_the_weights(fit_cells):
+    # Each verdict again from the measured effective LRs and the NumPy trajectories above, without
+    # the bench's verdict module or the trajectories the runner wrote (those are checked against them).
     cells, steps = fit_cells
+    assert SPE_DECAY == DECAY
     for c in cells.itertuples():
         _, s = _cell(cells, steps, c.scenario, c.flavour)
-        after = s[s["step"] >= c.change_step]
-        expected = verdict.verdict(after["lr_effective"], after["lr_intended"], after["lr_baseline"], bool(c.error))
-        assert c.verdict == expected, (c.scenario, c.flavour)
-        assert bool(c.reported_ok) == verdict.reported_ok(after["lr_reported"], after["lr_effective"])
+        assert c.change_step == CHANGE
+        after = s[s["step"] >= CHANGE]
+        want, base = np.array([_reference(c.scenario, t) for t in after["step"]]).T
+        np.testing.assert_allclose(after["lr_intended"], want, rtol=1e-6, err_msg=c.scenario)
+        np.testing.assert_allclose(after["lr_baseline"], base, rtol=1e-6, err_msg=c.scenario)
+        eff = after["lr_effective"].to_numpy()
+        if c.error:
+            assert c.verdict == "raises", c
+        elif np.allclose(eff, want, rtol=1e-3, atol=0):
+            assert c.verdict == "effective", c
+        elif np.allclose(eff, base, rtol=1e-3, atol=0):
+            assert c.verdict == "ignored", c
+        else:
+            assert c.verdict == "wrong", c
+        assert bool(c.reported_ok) == np.allclose(after["lr_reported"], eff, rtol=1e-3, atol=0), c
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS_RUN)
