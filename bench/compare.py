@@ -201,9 +201,10 @@ def _cell_differences(key, b: dict, c: dict, max_slowdown: float, speed: float |
     if b["status"] != "ok" or c["status"] != "ok":
         return diffs
     tb, tc = _num(b["traces"]), _num(c["traces"])
-    if tb != tc:
-        diffs.append(Difference(key, "traces", f"{tb:g}", f"{tc:g}", tc > tb or math.isnan(tc),
-                                "retraces more" if tc > tb else "traces less"))
+    if tb != tc and not (math.isnan(tb) and math.isnan(tc)):  # NaN != NaN, yet nothing changed
+        note = ("count lost" if math.isnan(tc) else "counted now" if math.isnan(tb)
+                else "retraces more" if tc > tb else "traces less")
+        diffs.append(Difference(key, "traces", f"{tb:g}", f"{tc:g}", tc > tb or math.isnan(tc), note))
     if b["verdict"] != c["verdict"]:
         diffs.append(Difference(key, "verdict", b["verdict"], c["verdict"], True))
     if str(b["reported_ok"]) != str(c["reported_ok"]):
