@@ -292,3 +292,97 @@ def test_meta_without_versions_still_compares(runs, capsys):
     base, current = runs
     code, out, err = gate(capsys, base, current(meta={"versions": ["not", "a", "mapping"]}))
     assert (code, err) == (0, "") and "warning" not in out
+
+
+# --- a filtered or sharded run: too few timed cells to tell the machine from a cell ---
+
+def test_the_run_wide_speed_needs_the_minimum_of_timed_cells():
+    rows = {i: r for i, r in enumerate(_rows())}
+    slower = {i: dict(r, step_s_median=r["step_s_median"] * 3) for i, r in rows.items()}
+    few = compare.MIN_CELLS_FOR_SPEED - 1
+    assert compare.machine_speed({i: rows[i] for i in range(few)}, slower) is None
+    assert compare.machine_speed({i: rows[i] for i in range(few + 1)}, slower) == pytest.approx(3.0)
+
+
+def _few(rows):
+    del rows[compare.MIN_CELLS_FOR_SPEED - 1:]  # a filtered run: fewer cells than the speed check needs
+
+
+def test_with_too_few_cells_a_ratio_jump_fails_on_the_ratio_alone(runs, tmp_path, capsys):
+    # Sixteen cells tell a reference loop caught by load from a slower step (the step held still:
+    # passed). In a run of four there is no run-wide speed to judge the step against, so the
+    # ratio decides.
+    def jump(rows):
+        rows[3]["step_ratio"] *= 3
+    base, current = runs
+    assert gate(capsys, base, current(jump))[0] == 0
+    rows = _rows()
+    _few(rows)
+    base = write_run(tmp_path / "few-base", rows)
+    rows = _rows()
+    _few(rows)
+    jump(rows)
+    code, out, _ = gate(capsys, base, write_run(tmp_path / "few-cur", rows))
+    assert code == 1
+    fails = [line for line in out.splitlines() if line.startswith("FAIL ")]
+    assert len(fails) == 1 and _cell(rows[3]) in fails[0] and " step_ratio " in fails[0]
+    assert out.splitlines()[-1].startswith(f"FAIL: {compare.MIN_CELLS_FOR_SPEED - 1} cells compared, 1 regression(s)")
+
+
+def test_with_too_few_cells_a_slower_machine_still_passes(tmp_path, capsys):
+    rows = _rows()
+    _few(rows)
+    base = write_run(tmp_path / "base", rows)
+    for r in rows:  # every step and reference 3x slower: ratios unchanged
+        r.update(step_s_median=r["step_s_median"] * 3, step_s_iqr=r["step_s_iqr"] * 3, reference_s=r["reference_s"] * 3)
+    code, out, _ = gate(capsys, base, write_run(tmp_path / "cur", rows))
+    assert code == 0 and "FAIL" not in out
+
+
+# --- tracing counts that could not be read, and cells that stopped failing ---
+
+@pytest.mark.parametrize("base_traces, cur_traces, fails, note", [
+    (1, float("nan"), True, "count lost"),  # it can no longer be gated
+    (float("nan"), 1, False, "counted now"),
+    (float("nan"), float("nan"), False, None),  # the same unknown count in both: nothing changed
+])
+def test_nan_trace_counts(tmp_path, capsys, base_traces, cur_traces, fails, note):
+    def run(name, traces):
+        rows = _rows()
+        rows[3]["traces"] = traces
+        return write_run(tmp_path / name, rows)
+    code, out, _ = gate(capsys, run("base", base_traces), run("cur", cur_traces))
+    assert code == int(fails), out
+    lines = [line for line in out.splitlines() if _cell(_rows()[3]) in line]
+    if note is None:
+        assert lines == [] and out.startswith("ok: 16 cells compared, 0 regression(s)")
+    else:
+        assert len(lines) == 1 and " traces " in lines[0] and lines[0].endswith(note)
+        assert lines[0].startswith("FAIL ") == fails
+
+
+def test_an_error_cell_that_now_runs_is_reported_not_failed(tmp_path, capsys):
+    rows = _rows()
+    _error(rows)
+    rows[3].update(traces=float("nan"), step_s_median=float("nan"), step_ratio=float("nan"))
+    base = write_run(tmp_path / "base", rows)
+    code, out, _ = gate(capsys, base, write_run(tmp_path / "cur", _rows()))
+    assert code == 0, out
+    line = next(line for line in out.splitlines() if _cell(_rows()[3]) in line)
+    assert not line.startswith("FAIL") and " status " in line and "error" in line and "ok" in line
+    assert out.splitlines()[-1].startswith("ok: 16 cells compared, 0 regression(s)")
+
+
+# --- a baseline written before the strategy columns existed ---
+
+def test_a_baseline_from_before_the_strategy_columns_compares(runs, capsys):
+    base, current = runs
+    pd.read_csv(base / "cells.csv").drop(columns=["strategy", "replicas"]).to_csv(base / "cells.csv", index=False)
+    pd.read_csv(base / "steps.csv").drop(columns=["strategy", "lr_spread"]).to_csv(base / "steps.csv", index=False)
+    cells = results.read_cells(base)
+    assert set(cells["strategy"]) == {"none"} and set(cells["replicas"]) == {1}
+    code, out, err = gate(capsys, base, current())
+    assert (code, err) == (0, "") and out.startswith("ok: 16 cells compared, 0 regression(s), 0 new cell(s)")
+    # and it still gates: a planted regression against the old folder fails
+    code, out, _ = gate(capsys, base, current(_more_traces))
+    assert code == 1 and _cell(_rows()[3]) in next(line for line in out.splitlines() if line.startswith("FAIL "))
