@@ -80,3 +80,39 @@ def test_context_without_a_function_says_how():
     with pytest.raises(ValueError, match="with max_traces\\(n, fn\\)"):
         with max_traces(1):
             pass
+
+
+def test_a_first_call_that_creates_variables_is_not_a_retrace():
+    keras = pytest.importorskip("keras")
+    keras.utils.set_random_seed(0)
+    model, opt = keras.Sequential([keras.layers.Dense(1)]), keras.optimizers.Adam(0.01)
+    bodies = []
+    spec = [tf.TensorSpec([None, 5], tf.float32), tf.TensorSpec([None, 1], tf.float32)]
+
+    @max_traces(1)
+    @tf.function(input_signature=spec)
+    def step(x, y):
+        bodies.append(1)
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean((model(x) - y) ** 2)
+        opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+        return loss
+
+    for _ in range(3):
+        step(tf.ones([4, 5]), tf.ones([4, 1]))
+    assert len(bodies) == 2  # tf.function did trace twice: once creating the variables, once without
+    assert opt.iterations.numpy() == 3
+
+
+def test_the_message_names_what_changed_and_advises_for_it():
+    @max_traces(1)
+    @tf.function
+    def scale(x):
+        return x * 2.0
+
+    scale(tf.ones([2]))
+    with pytest.raises(RetraceError) as err:
+        scale(tf.ones([3]))
+    msg = str(err.value)
+    assert "the previous trace had x=TensorSpec(shape=(2,), dtype=float32)" in msg
+    assert "input_signature" in msg and "Python numbers" not in msg
