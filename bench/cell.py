@@ -248,15 +248,45 @@ def _distributed_loop_step(ctx: Ctx):
 
 
 def setup(ctx: Ctx, seed: int) -> None:
-    """Fresh seeded model and optimizer; slots built before any traced call."""
+    """Fresh seeded model and optimizer; slots built before any traced call.
+
+    A scenario may build the model under a Keras dtype policy of its own (``dtype_policy``, set
+    only while its layers are made, so no other cell of the worker sees it) and construct the
+    optimizer itself (``make_optimizer(ctx)``): that constructor call is then the statement under
+    test, and when it raises, its exception is the cell's error and the flavour's default
+    optimizer stands in, so the cell still trains."""
     ctx.keras.utils.set_random_seed(seed)
     with ctx.scope():
-        ctx.model = build_model(ctx)
+        with _dtype_policy(ctx.keras, getattr(ctx.scenario, "dtype_policy", None)):
+            ctx.model = build_model(ctx)
         # A custom loop under a strategy averages per-example losses over the global batch itself.
         reduction = {"reduction": "none"} if ctx.dist is not None and ctx.api == "loop" else {}
         ctx.loss_fn = ctx.keras.losses.CategoricalCrossentropy(**reduction)
-        ctx.optimizer = ctx.flavour.optimizer(ctx.opt_name, ctx.scenario.initial_lr(ctx))
+        ctx.optimizer = _scenario_optimizer(ctx)
         ctx.flavour.build(ctx.optimizer, ctx.model.trainable_variables)
+
+
+@contextlib.contextmanager
+def _dtype_policy(keras, name):
+    if name is None:
+        yield
+        return
+    before = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(name)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(before)
+
+
+def _scenario_optimizer(ctx: Ctx):
+    make = getattr(ctx.scenario, "make_optimizer", None)
+    if make is not None:
+        try:
+            return make(ctx)
+        except Exception as e:  # the constructor call under test raised: keep it, train on
+            ctx.record_error(e)
+    return ctx.flavour.optimizer(ctx.opt_name, ctx.scenario.initial_lr(ctx))
 
 
 def reported_lr(optimizer) -> float:

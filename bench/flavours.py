@@ -25,9 +25,26 @@ class Flavour:
         return importlib.import_module(self.module)
 
     def optimizer(self, name: str, learning_rate):
+        return self.optimizer_class(name)(learning_rate=learning_rate)
+
+    def optimizer_class(self, name: str):
+        """The flavour's optimizer class for ``name`` (adam, sgd or adamw), for scenarios that call
+        its constructor themselves."""
         k = self.keras()
         ns = k.optimizers.legacy if self.legacy_optimizers else k.optimizers
-        return {"adam": ns.Adam, "sgd": ns.SGD}[name](learning_rate=learning_rate)
+        classes = {"adam": "Adam", "sgd": "SGD", "adamw": "AdamW"}
+        if name not in classes:
+            raise ValueError(f"unknown optimizer {name!r}: expected one of {', '.join(classes)}")
+        if not hasattr(ns, classes[name]):
+            raise ValueError(f"{self.name} has no {classes[name]} optimizer ({ns.__name__})")
+        return getattr(ns, classes[name])
+
+    def checkpoint_path(self, folder: str, stem: str = "ckpt") -> str:
+        """Where ``model.save_weights`` writes model and optimizer state: Keras 3 insists on a
+        ``.weights.h5`` file; tf_keras keeps the optimizer only in its TensorFlow format (no suffix)."""
+        import os
+
+        return os.path.join(folder, f"{stem}.weights.h5" if self.module == "keras" else stem)
 
     def build(self, opt, variables) -> None:
         """Create slots and hyperparameter variables up front, so traces count the scenario."""
