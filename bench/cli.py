@@ -108,6 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     aud = sub.add_parser("audit", help="check the popular LR-reset recipe's claims: write DIR/AUDIT.md")
     aud.add_argument("dir", nargs="?", default="results")
+
+    from bench.lint.cli import add_parser as add_lint_parser
+
+    add_lint_parser(sub)
     return p
 
 
@@ -282,6 +286,19 @@ def cmd_audit(args) -> int:
 
 COMMANDS = {"run": cmd_run, "list": cmd_list, "report": cmd_report, "lessons": cmd_lessons, "compare": cmd_compare, "merge": cmd_merge}
 COMMANDS["audit"] = cmd_audit
+
+
+def cmd_lint(args) -> int:
+    from bench.lint.cli import run
+    from bench.lint.config import ConfigError
+
+    try:
+        return run(args)
+    except ConfigError as e:
+        raise UsageError(str(e)) from None
+
+
+COMMANDS["lint"] = cmd_lint
 
 
 def main(argv: list[str] | None = None) -> int:

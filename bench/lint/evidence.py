@@ -1,0 +1,141 @@
+"""What the bench measured, as the linter cites it: a compact file shipped inside the package.
+
+``measured.json`` is generated from a results folder (``cells.csv`` + ``meta.json``) by
+``lr-bench lint --refresh-evidence DIR``; the linter reads only that file, never ``results/``, so
+an installed package carries its own evidence. Each scenario keeps, per flavour, one short row per
+cell: api, mode, optimizer, verdict, whether the reported LR matched, traces and step ratio.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import statistics
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+SHIPPED = Path(__file__).with_name("measured.json")
+#: Flavours whose workers run under TF_USE_LEGACY_KERAS=1: meta.json records their versions under "legacy".
+LEGACY_ENV = ("tf_keras", "tf_keras_legacy")
+FLAVOURS = ("keras3", "tf_keras", "tf_keras_legacy")
+COMPILED = ("function", "xla")
+
+
+def _number(text: str):
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return int(value) if value.is_integer() else round(value, 3)
+
+
+def build(results_dir) -> dict:
+    """The evidence document for one results folder (single-device cells only)."""
+    folder = Path(results_dir)
+    meta = json.loads((folder / "meta.json").read_text())
+    scenarios: dict[str, dict[str, list]] = {}
+    with open(folder / "cells.csv", newline="") as f:
+        for row in csv.DictReader(f):
+            if row.get("strategy", "none") not in ("", "none") or row["status"] not in ("ok", "error"):
+                continue
+            if not row["verdict"]:
+                continue
+            cell = [row["api"], row["mode"], row["optimizer"], row["verdict"], row["reported_ok"] == "True",
+                    _number(row["traces"]), _number(row["step_ratio"])]
+            scenarios.setdefault(row["scenario"], {}).setdefault(row["flavour"], []).append(cell)
+    for per_flavour in scenarios.values():
+        for cells in per_flavour.values():
+            cells.sort(key=lambda c: (c[0], c[1], c[2]))
+    versions = {}
+    for flavour in FLAVOURS:
+        env = meta.get("versions", {}).get("legacy" if flavour in LEGACY_ENV else "keras3", {})
+        versions[flavour] = {k: env.get(k, "") for k in ("tensorflow", "keras", "tf_keras")}
+    return {"finished": meta.get("finished", ""), "profile": meta.get("config", {}).get("profile", ""),
+            "versions": versions, "columns": ["api", "mode", "optimizer", "verdict", "reported_ok", "traces", "step_ratio"],
+            "scenarios": dict(sorted(scenarios.items()))}
+
+
+def dumps(doc: dict) -> str:
+    """One cell per line: small diffs when results change, and still a short file."""
+    lines = ["{", f' "finished": {json.dumps(doc["finished"])},', f' "profile": {json.dumps(doc["profile"])},',
+             f' "versions": {json.dumps(doc["versions"], sort_keys=True)},', f' "columns": {json.dumps(doc["columns"])},',
+             ' "scenarios": {']
+    items = list(doc["scenarios"].items())
+    for i, (sid, per_flavour) in enumerate(items):
+        lines.append(f"  {json.dumps(sid)}: {{")
+        flav = list(per_flavour.items())
+        for j, (flavour, cells) in enumerate(flav):
+            lines.append(f"   {json.dumps(flavour)}: [")
+            lines += [f"    {json.dumps(c)}" + ("," if k < len(cells) - 1 else "") for k, c in enumerate(cells)]
+            lines.append("   ]" + ("," if j < len(flav) - 1 else ""))
+        lines.append("  }" + ("," if i < len(items) - 1 else ""))
+    lines += [" }", "}"]
+    return "\n".join(lines) + "\n"
+
+
+def refresh(results_dir, out: Path = SHIPPED) -> Path:
+    """Rebuild the shipped evidence from a results folder; returns the file written."""
+    out.write_text(dumps(build(results_dir)))
+    load.cache_clear()
+    return out
+
+
+@lru_cache(maxsize=4)
+def load(path: str | None = None) -> dict:
+    return json.loads(Path(path or SHIPPED).read_text())
+
+
+def _short(v: str) -> str:
+    return ".".join(v.split(".")[:2]) if v else "?"
+
+
+@dataclass(frozen=True)
+class Citation:
+    """What the bench measured for one scenario on one flavour, in the modes that apply."""
+
+    scenario: str
+    flavour: str
+    counts: tuple[tuple[str, int], ...]   # verdict -> cells, most frequent first
+    total: int
+    misreported: int                      # cells where the reported LR differed from the applied one
+    traces: float | None                  # median traces per cell
+    step_ratio: float | None              # median step time over the bare compiled loop
+    versions: str
+    modes: tuple[str, ...]
+
+    @property
+    def measured(self) -> bool:
+        return self.total > 0
+
+    @property
+    def verdicts(self) -> set[str]:
+        return {v for v, _ in self.counts}
+
+    def fine(self) -> bool:
+        """Effective in every cell measured: nothing to warn about."""
+        return self.measured and self.verdicts == {"effective"}
+
+    def text(self) -> str:
+        if not self.measured:
+            return f"not measured yet (no `{self.scenario}` cells in the shipped results for {self.flavour})"
+        where = f" ({', '.join(self.modes)})" if self.modes else ""
+        parts = "; ".join(f"{v}: measured in {n} of {self.total} cells" for v, n in self.counts)
+        return f"{parts}{where} on {self.versions} [{self.scenario}, {self.flavour}]"
+
+
+def cite(scenario: str, flavour: str, modes: tuple[str, ...] = (), apis: tuple[str, ...] = (),
+         path: str | None = None) -> Citation:
+    """Verdict counts for ``scenario`` on ``flavour``, restricted to ``modes``/``apis`` when given."""
+    doc = load(path)
+    cells = [c for c in doc["scenarios"].get(scenario, {}).get(flavour, [])
+             if (not modes or c[1] in modes) and (not apis or c[0] in apis)]
+    counts = Counter(c[3] for c in cells).most_common()
+    traces = [c[5] for c in cells if c[5] is not None]
+    ratios = [c[6] for c in cells if c[6] is not None]
+    v = doc["versions"].get(flavour, {})
+    keras = f"tf_keras {_short(v.get('tf_keras', ''))}" if flavour in LEGACY_ENV else f"Keras {_short(v.get('keras', ''))}"
+    return Citation(scenario, flavour, tuple(counts), len(cells), sum(1 for c in cells if not c[4]),
+                    statistics.median(traces) if traces else None, statistics.median(ratios) if ratios else None,
+                    f"TF {_short(v.get('tensorflow', ''))} / {keras}", tuple(modes))
