@@ -111,6 +111,7 @@ class Analysis:
         self.rebinds: list[Rebind] = []
         self.tf_functions: list[tuple[ast.FunctionDef, Scope]] = []
         self.scope_of: dict[ast.AST, Scope] = {}
+        self.fn_scopes: dict[ast.AST, Scope] = {}
         self.compiled = self.eager_only = self.trains = False
         self._seen: set[int] = set()
         self.block(tree.body, self.module)
@@ -222,6 +223,11 @@ class Analysis:
         self.calls.append(call)
         if q == "tf.function" or func.kind == "tf_function_factory":
             self.compiled = True
+            wrapped = call.args[0] if call.args else None
+            if wrapped is not None and wrapped.kind == "function" and wrapped.node in self.fn_scopes:
+                entry = (wrapped.node, self.fn_scopes[wrapped.node])
+                if entry not in self.tf_functions:
+                    self.tf_functions.append(entry)
         for k in node.keywords:
             if k.arg == "jit_compile" and isinstance(k.value, ast.Constant) and k.value.value:
                 self.compiled = True
@@ -317,6 +323,7 @@ class Analysis:
         for arg in a.posonlyargs + a.args + a.kwonlyargs + [x for x in (a.vararg, a.kwarg) if x]:
             held = Value("optimizer", lr="unknown") if arg.arg in ("optimizer", "opt") else UNKNOWN
             inner.bind(arg.arg, pos(fn), held)
+        self.fn_scopes[fn] = inner
         self.block(fn.body, inner)
         if tf_fn:
             self.tf_functions.append((fn, inner))
