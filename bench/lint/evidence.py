@@ -78,13 +78,20 @@ def dumps(doc: dict) -> str:
 def refresh(results_dir, out: Path = SHIPPED) -> Path:
     """Rebuild the shipped evidence from a results folder; returns the file written."""
     out.write_text(dumps(build(results_dir)))
-    load.cache_clear()
+    _load.cache_clear()
     return out
 
 
-@lru_cache(maxsize=4)
 def load(path: str | None = None) -> dict:
-    return json.loads(Path(path or SHIPPED).read_text())
+    """The evidence document (cached until the file changes)."""
+    p = Path(path or SHIPPED)
+    st = p.stat()
+    return _load(str(p), st.st_mtime_ns, st.st_size)
+
+
+@lru_cache(maxsize=8)
+def _load(path: str, mtime_ns: int, size: int) -> dict:
+    return json.loads(Path(path).read_text())
 
 
 def _short(v: str) -> str:

@@ -51,7 +51,7 @@ def sarif(findings) -> str:
         "id": code, "name": r.name,
         "shortDescription": {"text": r.summary},
         "fullDescription": {"text": " ".join((r.__doc__ or "").split())},
-        "helpUri": f"https://lr-bench.invalid/lessons/lint/{code}.md",
+        "help": {"text": f"lessons/lint/{code}.md in lr-bench"},
         "defaultConfiguration": {"level": "warning", "enabled": r.default},
         "properties": {"scenarios": list(r.scenarios)},
     } for code, r in REGISTRY.items()]

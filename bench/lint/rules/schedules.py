@@ -61,7 +61,7 @@ class ScheduleSwap(Rule):
 
 @register
 class ScheduleNoRestart(Rule):
-    """A stock schedule swapped in mid-training does not start from its own step 0 (opt-in).
+    """A stock schedule swapped in mid-training does not start from its own step 0.
 
     Finds a stock Keras schedule (`ExponentialDecay`, `CosineDecay`, ...) assigned to an
     optimizer's `learning_rate` after construction. Keras evaluates any schedule at
