@@ -89,7 +89,7 @@ def _lint_unit(unit, path, target, codes, show_all, evidence_path):
             if not concern and not show_all:
                 continue
             edits = []
-            if hit.edits and all(evidence.cite(s, target, path=evidence_path).fine() for s in hit.fix_needs):
+            if concern and hit.edits and all(evidence.cite(s, target, path=evidence_path).fine() for s in hit.fix_needs):
                 edits = [Edit(file_line(e.line), char(e.line, e.col), file_line(e.end_line), char(e.end_line, e.end_col),
                               e.text) for e in hit.edits]
             n = hit.line or hit.node.lineno
