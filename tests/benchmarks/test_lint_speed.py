@@ -1,0 +1,43 @@
+"""``lr-bench lint`` over this repository's lessons and tests: the wall time a user waits.
+
+Run as a user runs it, in a fresh interpreter each round (start-up included). The target is under
+2 s on two cores; the best round is held to it (the machine is shared, so the median is printed
+beside it rather than asserted). The run also reports the findings in the lessons' fixed
+snippets, which must be none (``tests/test_lint_lessons.py`` checks each snippet on its own).
+"""
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).parents[2]
+ROUNDS = 5
+TARGET_S = 2.0
+
+
+def _lint(*args):
+    return subprocess.run([sys.executable, "-m", "bench", "lint", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_lint_speed_over_lessons_and_tests(benchmark, figures):
+    walls = []
+
+    def one():
+        t = time.perf_counter()
+        proc = _lint("lessons/src", "tests", "--target", "keras3", "--format", "json")
+        walls.append(time.perf_counter() - t)
+        assert proc.returncode in (0, 1), proc.stderr
+        return proc
+
+    benchmark.group = "lint"
+    proc = benchmark.pedantic(one, rounds=ROUNDS, warmup_rounds=0)
+    findings = json.loads(proc.stdout)
+    files = len({f["path"] for f in findings})
+    benchmark.extra_info.update(wall_s=walls, findings=len(findings))
+    figures.append(f"lr-bench lint lessons/src tests: best {min(walls):.2f} s, median {statistics.median(walls):.2f} s "
+                   f"over {ROUNDS} cold runs (target < {TARGET_S:.0f} s); {len(findings)} findings in {files} files")
+    assert min(walls) < TARGET_S
