@@ -44,6 +44,13 @@ FLAG = {
             K.set_value(optimizer.lr, value)
         """,
         """
+        import pytest
+        keras = pytest.importorskip("keras")
+
+        def set_lr(opt):
+            opt.lr = 0.001
+        """,
+        """
         import keras
         class Warm(keras.callbacks.Callback):
             def on_epoch_begin(self, epoch, logs=None):
@@ -265,12 +272,31 @@ FLAG = {
         model.fit(x, y, epochs=5)
         """,
     ],
+    "LR016": [
+        """
+        import keras
+
+        class Swap(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                if epoch == 5:
+                    self.model.optimizer = keras.optimizers.Adam(1e-4)
+        """,
+    ],
+    "LR017": [
+        """
+        from tensorflow import keras
+        opt = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(1e-3, 1000))
+        opt.iterations.assign(0)
+        """,
+    ],
 }
 
 CLEAN = {
     "LR001": [
         "import keras\nopt = keras.optimizers.SGD(0.01)\nopt.learning_rate = 0.1\n",
         "args.lr = 0.1\nprint(config.lr)\n",  # not an optimizer
+        # `opt` is taken for an optimizer only in code that imports TF or Keras
+        "def describe(node, opt):\n    return opt.lr == 'schedule'\n",
         "import keras\nopt = keras.optimizers.SGD(0.01)\nx = opt.learning_rate\n",
     ],
     "LR002": [
@@ -278,6 +304,9 @@ CLEAN = {
         "import keras\nopt = keras.optimizers.SGD(0.01)\nlr = float(opt.learning_rate)\nlr *= 0.5\nopt.learning_rate = lr\n",
         "import keras\nopt = keras.optimizers.SGD(0.01)\nlr = float(opt.learning_rate)\nlr = lr / 2\nopt.learning_rate.assign(lr)\n",
         "lr = 0.1\nlr = 0.2\n",
+        # converting the value read is not a rebind
+        "def reported(optimizer):\n    value = optimizer.learning_rate\n"
+        "    value = value.numpy() if hasattr(value, 'numpy') else value\n    return float(value)\n",
     ],
     "LR003": [
         """
@@ -464,6 +493,31 @@ CLEAN = {
         model.compile(optimizer=keras.optimizers.Adam(1e-4), loss="mse")
         model.fit(x, y, epochs=5)
         """,
+        """
+        import keras
+        opt = keras.optimizers.Adam(1e-3)
+        model = keras.Sequential()
+        model.compile(opt, "mse")
+        model.fit(x, y)
+        model.layers[0].trainable = True
+        model.compile(opt, "mse")  # fine-tuning: the same optimizer, its LR untouched
+        model.fit(x, y)
+        """,
+    ],
+    "LR016": [
+        """
+        import keras
+
+        class Lower(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                self.model.optimizer.learning_rate = 1e-4
+        """,
+        "trainer.optimizer = make_optimizer()\n",  # not known to be an optimizer
+        "def use(ctx, optimizer):\n    ctx.optimizer = optimizer\n",  # not a model's
+    ],
+    "LR017": [
+        "import keras\nopt = keras.optimizers.Adam(1e-3)\nopt.learning_rate.assign(1e-4)\n",
+        "counter.iterations.assign(0)\n",
     ],
 }
 
@@ -512,6 +566,19 @@ def test_unmeasured_scenarios_say_so():
     found = lint_text(FLAG["LR010"][0], "x.py", "keras3", EVERY)
     lr010 = [f for f in found if f.code == "LR010"]
     assert lr010 and all(("not measured yet" in f.message) != bool(f.measured["cells"]) for f in lr010)
+
+
+def test_the_cited_scenario_follows_the_spelling():
+    def scenario(src, code):
+        return [f.scenario for f in lint_text(textwrap.dedent(src), "x.py", "keras3", (code,))]
+
+    assert scenario(FLAG["LR013"][0], "LR013") == ["restore-lr-checkpoint"]
+    assert scenario(FLAG["LR013"][1], "LR013") == ["restore-lr"]
+    assert scenario(FLAG["LR015"][0], "LR015") == ["recompile-new-optimizer"]
+    same = FLAG["LR015"][0].replace("model.compile(optimizer=keras.optimizers.Adam(1e-4)",
+                                    "model.optimizer.learning_rate = 1e-4\n        model.compile(optimizer=model.optimizer")
+    assert scenario(same, "LR015") == ["recompile-same-optimizer"]
+    assert scenario(FLAG["LR008"][1], "LR008") == ["plateau-on-schedule"]
 
 
 def test_findings_point_at_the_pattern():

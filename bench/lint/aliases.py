@@ -45,7 +45,20 @@ def import_map(tree: ast.AST) -> dict[str, str]:
             for a in node.names:
                 if a.name != "*":
                     names[a.asname or a.name] = canonical(f"{node.module}.{a.name}")
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            # keras = pytest.importorskip("keras"), tf = importlib.import_module("tensorflow")
+            v = node.value
+            if isinstance(v, ast.Call) and v.args and isinstance(v.args[0], ast.Constant) \
+                    and isinstance(v.args[0].value, str) and _callee(v.func) in _IMPORTERS:
+                names[node.targets[0].id] = canonical(v.args[0].value)
     return names
+
+
+_IMPORTERS = ("importorskip", "import_module", "__import__")
+
+
+def _callee(func: ast.AST) -> str:
+    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
 
 
 def dotted(node: ast.AST) -> str | None:

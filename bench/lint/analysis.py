@@ -10,9 +10,9 @@ tell, a value is ``unknown`` and rules stay quiet, so a finding always rests on 
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
 
 from bench.lint import aliases
+from bench.lint.scope import UNKNOWN, AttrSet, Call, Rebind, Scope, Value, pos
 
 #: Callback hooks that run once per call of the train function, not once per step.
 BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_train_batch_begin", "on_train_batch_end")
@@ -22,95 +22,19 @@ MODEL_FACTORIES = ("keras.Sequential", "keras.Model", "keras.models.Sequential",
 TENSOR_FACTORIES = ("tf.constant", "tf.convert_to_tensor", "tf.Variable", "tf.cast", "keras.ops.convert_to_tensor")
 
 
-@dataclass(eq=False)
-class Value:
-    """What an expression holds, as far as the source shows."""
-
-    kind: str = "unknown"  # number schedule optimizer lr_of lr_float model tf_function tf_function_factory
-    #                        tensor lr_callback class instance function callable qual unknown
-    lr: str = ""           # optimizer: float, schedule, callable or unknown (how it was built)
-    ref: "Value | None" = None  # lr_of / lr_float: the optimizer; model: the optimizer it was compiled with
-    is_float: bool = False  # number: a float, not only an int
-    user: bool = False      # schedule: a class defined in this source
-    name: str = ""          # qual: canonical name; class/instance/lr_callback: class name
-    node: ast.AST | None = None
-    info: dict = field(default_factory=dict)
-
-
-UNKNOWN = Value()
-
-
-def pos(node: ast.AST) -> tuple[int, int]:
-    return (getattr(node, "lineno", 0), getattr(node, "col_offset", 0))
-
-
-class Scope:
-    def __init__(self, node: ast.AST | None, parent: "Scope | None"):
-        self.node, self.parent = node, parent
-        self.bindings: dict[str, list[tuple[tuple[int, int], Value]]] = {}
-        self.globals: set[str] = set()
-
-    def bind(self, name: str, at: tuple[int, int], value: Value) -> None:
-        if name in self.globals and self.parent is not None:
-            return self.root().bind(name, at, value)
-        self.bindings.setdefault(name, []).append((at, value))
-
-    def root(self) -> "Scope":
-        return self if self.parent is None else self.parent.root()
-
-    def lookup(self, name: str, at: tuple[int, int]) -> Value:
-        found = self.bindings.get(name)
-        if found:
-            before = [v for p, v in found if p < at]
-            # A function may read a name bound later in its module: take the first binding then.
-            return before[-1] if before else (found[0][1] if self.parent is None or self.node is None else UNKNOWN)
-        return self.parent.lookup(name, at) if self.parent else UNKNOWN
-
-
-@dataclass
-class Call:
-    node: ast.Call
-    scope: Scope
-    qual: str | None        # canonical name of the callee when imported
-    func: Value             # what the callee holds
-    recv: Value | None      # for ``x.method(...)``: what x holds
-    method: str | None
-    args: list[Value]
-    kwargs: dict[str, Value]
-
-
-@dataclass
-class AttrSet:
-    node: ast.Attribute     # the target
-    stmt: ast.stmt
-    scope: Scope
-    obj: Value
-    value: Value
-    aug: bool = False
-
-
-@dataclass
-class Rebind:
-    name: str
-    stmt: ast.stmt
-    scope: Scope
-    old: Value
-    new: Value
-
-
 class Analysis:
     """Walk ``tree`` once; rules read the lists below."""
 
     def __init__(self, tree: ast.Module):
         self.tree = tree
         self.imports = aliases.import_map(tree)
+        self.uses_keras = any(v == "tf" or v.startswith(("tf.", "keras")) for v in self.imports.values())
         self.module = Scope(None, None)
         self.calls: list[Call] = []
         self.attr_sets: list[AttrSet] = []
         self.attr_reads: list[tuple[ast.Attribute, Scope, Value]] = []
         self.rebinds: list[Rebind] = []
         self.tf_functions: list[tuple[ast.FunctionDef, Scope]] = []
-        self.scope_of: dict[ast.AST, Scope] = {}
         self.fn_scopes: dict[ast.AST, Scope] = {}
         self.compiled = self.eager_only = self.trains = False
         self._seen: set[int] = set()
@@ -151,6 +75,12 @@ class Analysis:
             return UNKNOWN
         if isinstance(e, ast.Call):
             return self.call_value(e, scope)
+        if isinstance(e, ast.IfExp):
+            body, orelse = self.value(e.body, scope), self.value(e.orelse, scope)
+            lr_kinds = ("lr_of", "lr_float")
+            if body.kind in lr_kinds and orelse.kind in lr_kinds:  # `v.numpy() if ... else v`
+                return Value("lr_float", ref=body.ref or orelse.ref, node=e)
+            return body if body.kind == orelse.kind else UNKNOWN
         if isinstance(e, ast.Lambda):
             return Value("callable", node=e)
         if isinstance(e, (ast.Tuple, ast.List)):
@@ -262,7 +192,6 @@ class Analysis:
             self.expr(target, scope)
 
     def stmt(self, s: ast.stmt, scope: Scope) -> None:
-        self.scope_of[s] = scope
         if isinstance(s, ast.Assign):
             v = self.expr(s.value, scope)
             for t in s.targets:
@@ -321,7 +250,9 @@ class Analysis:
         inner = Scope(fn, scope)
         a = fn.args
         for arg in a.posonlyargs + a.args + a.kwonlyargs + [x for x in (a.vararg, a.kwarg) if x]:
-            held = Value("optimizer", lr="unknown") if arg.arg in ("optimizer", "opt") else UNKNOWN
+            # A parameter named `optimizer` is taken for one; `opt` only in code that imports TF or Keras.
+            named = arg.arg == "optimizer" or arg.arg == "opt" and self.uses_keras
+            held = Value("optimizer", lr="unknown") if named else UNKNOWN
             inner.bind(arg.arg, pos(fn), held)
         self.fn_scopes[fn] = inner
         self.block(fn.body, inner)

@@ -32,7 +32,7 @@ class LocalRebind(Rule):
 
     def check(self, a, target):
         for r in a.rebinds:
-            if r.old.kind not in ("lr_of", "lr_float") or r.new.kind == "lr_of":
+            if r.old.kind not in ("lr_of", "lr_float") or r.new.kind in ("lr_of", "lr_float"):
                 continue
             if isinstance(r.stmt, ast.Assign) and isinstance(r.stmt.value, ast.Attribute) \
                     and r.stmt.value.attr in LR_ATTRS:
