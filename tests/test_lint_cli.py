@@ -5,6 +5,7 @@ import json
 import os
 import re
 import shutil
+import string
 import subprocess
 import sys
 import textwrap
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bench.cli import main
 
@@ -48,6 +51,7 @@ def test_exit_status_clean_findings_and_the_text_format(capsys, tmp_path, alias_
     (["--select", "LR999"], "'LR999'"),
     (["--ignore", "E501"], "'E501'"),
     (["--evidence", "nowhere.json"], "nowhere.json"),
+    (["--select", ","], "empty list"),
 ])
 def test_bad_usage_is_one_line_naming_the_value_and_exit_2(capsys, alias_file, args, named):
     status, out, err = lint(capsys, alias_file, *args)
@@ -216,3 +220,22 @@ def test_pre_commit_manifest_and_a_run_under_pre_commit(tmp_path):
     git("add", ".")
     proc = pre_commit()
     assert proc.returncode == 0 and "Passed" in proc.stdout, proc.stdout
+
+
+OPTIONS = ["--target", "--format", "--select", "--ignore", "--exclude", "--all", "--fix", "--evidence"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(argv=st.lists(st.one_of(st.sampled_from(OPTIONS), st.text(alphabet=string.ascii_letters + string.digits + ",-_.*",
+                                                                   max_size=10)), max_size=5))
+def test_random_options_lint_or_fail_in_one_line(capsys, tmp_path, argv):
+    f = tmp_path / "t.py"
+    f.write_text(ALIAS)
+    if "--fix" in argv:
+        argv = [a for a in argv if a != "--fix"]  # keep the file as it is across examples
+    status, out, err = lint(capsys, f, *argv)
+    if status == 2:
+        assert out == "" and len(err.strip().splitlines()) == 1 and err.startswith("lr-bench: "), err
+    else:
+        assert status in (0, 1) and err == ""
+        assert status == 0 or out

@@ -52,6 +52,8 @@ def codes_list(option: str, value) -> tuple[str, ...]:
     if not isinstance(items, (list, tuple)) or not all(isinstance(i, str) for i in items):
         raise ConfigError(f"{option}: {value!r} is not a list of rule codes; valid: ALL, LR, {', '.join(REGISTRY)}")
     codes = tuple(i.strip().upper() for i in items if i.strip())
+    if not codes:
+        raise ConfigError(f"{option}: empty list; valid: ALL, LR, {', '.join(REGISTRY)}")
     for c in codes:
         if c != "ALL" and not any(code.startswith(c) for code in REGISTRY):
             raise ConfigError(f"{option}: unknown rule code {c!r}; valid: ALL, LR, {', '.join(REGISTRY)}")
