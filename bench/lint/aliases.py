@@ -33,7 +33,7 @@ def canonical(dotted: str) -> str:
 def import_map(tree: ast.AST) -> dict[str, str]:
     """Local name -> canonical dotted name, for every import anywhere in the module."""
     names: dict[str, str] = {}
-    for node in ast.walk(tree):
+    for node in statements(tree):
         if isinstance(node, ast.Import):
             for a in node.names:
                 if a.asname:
@@ -55,6 +55,19 @@ def import_map(tree: ast.AST) -> dict[str, str]:
 
 
 _IMPORTERS = ("importorskip", "import_module", "__import__")
+
+
+def statements(tree: ast.AST):
+    """Every statement, nested ones included, without walking into expressions (imports are statements)."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.stmt):
+            yield node
+        for name in ("body", "orelse", "finalbody", "handlers", "cases"):
+            block = getattr(node, name, None)
+            if isinstance(block, list):
+                stack.extend(reversed(block))
 
 
 def _callee(func: ast.AST) -> str:
