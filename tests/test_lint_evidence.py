@@ -27,8 +27,10 @@ def _write_cells(folder, rows):
 
 
 def test_shipped_evidence_is_up_to_date_with_the_committed_results():
-    assert evidence.SHIPPED.read_text() == evidence.dumps(evidence.build(RESULTS)), \
-        "stale: run `lr-bench lint --refresh-evidence results/`"
+    first, *sweep = json.loads(evidence.SHIPPED.read_text())["sources"]
+    assert first == "results"
+    assert evidence.SHIPPED.read_text() == evidence.dumps(evidence.build(first, sweep, root=ROOT)), \
+        f"stale: run `lr-bench lint --refresh-evidence {' '.join([first, *sweep])}` from the repository root"
 
 
 def test_shipped_evidence_counts_what_cells_csv_says():
@@ -94,6 +96,33 @@ def test_the_citation_follows_the_results(tmp_path):
 
     gone = lint_with(lambda r: r if r["scenario"] != "lr-alias" else {**r, "verdict": ""})
     assert "not measured yet" in gone[0].message and gone[0].severity == "warning"
+
+
+def test_a_release_sweep_is_cited_beside_the_truth_table(tmp_path):
+    older = tmp_path / "tf2.20"
+    older.mkdir()
+    _write_cells(older, [{**r, "verdict": "raises"} if r["scenario"] == "lr-alias" else r for r in _cells(RESULTS)])
+    meta = json.loads((RESULTS / "meta.json").read_text())
+    meta["versions"]["keras3"].update(tensorflow="2.20.0", keras="3.10.0")
+    (older / "meta.json").write_text(json.dumps(meta))
+    out = tmp_path / "measured.json"
+    out.write_text(evidence.dumps(evidence.build(RESULTS, [older])))
+    (f,) = lint_text(LR_ALIAS, "x.py", "keras3", ("LR001",), evidence_path=str(out))
+    assert "ignored: measured in 12 of 12 cells on TF 2.21 / Keras 3.15; on TF 2.20 / Keras 3.10: raises 12 of 12" \
+        in f.message
+
+
+def test_refresh_is_one_command(tmp_path, monkeypatch, capsys):
+    from bench.cli import main
+
+    target = tmp_path / "measured.json"
+    monkeypatch.setattr(evidence, "SHIPPED", target)
+    monkeypatch.chdir(tmp_path)  # no lessons/ here: only the evidence is written
+    shutil.copytree(RESULTS, tmp_path / "results", ignore=shutil.ignore_patterns("baseline", "strategies", "*.png"))
+    assert main(["lint", "--refresh-evidence", "results"]) == 0
+    assert target.read_text() == evidence.dumps(evidence.build(RESULTS.relative_to(ROOT), root=ROOT))
+    assert main(["lint", "--refresh-evidence", "nowhere"]) == 2
+    assert "'nowhere' has no cells.csv" in capsys.readouterr().err
 
 
 def test_a_scenario_measured_later_is_cited_once_it_exists(tmp_path):

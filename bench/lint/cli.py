@@ -25,8 +25,9 @@ def add_parser(sub) -> None:
                    help="also report patterns measured fine on the target, as information")
     p.add_argument("--fix", action="store_true", help="apply the rewrites that are safe on the target")
     p.add_argument("--evidence", metavar="FILE", help="measured verdicts to cite (default: the file shipped with lr-bench)")
-    p.add_argument("--refresh-evidence", metavar="DIR",
-                   help="rebuild the shipped evidence from results folder DIR, and the rule pages in lessons/lint/")
+    p.add_argument("--refresh-evidence", metavar="DIR", nargs="+",
+                   help="rebuild the shipped evidence from results folder DIR (then any release-sweep folders, "
+                        "one per version), and the rule pages in lessons/lint/")
     p.add_argument("--write-docs", metavar="DIR", nargs="?", const=str(DOCS),
                    help="write one page per rule and an index into DIR (default lessons/lint)")
 
@@ -50,10 +51,12 @@ def options(args) -> Options:
 
 def run(args) -> int:
     if args.refresh_evidence:
-        folder = Path(args.refresh_evidence)
-        if not (folder / "cells.csv").is_file() or not (folder / "meta.json").is_file():
-            raise ConfigError(f"--refresh-evidence: {folder} has no cells.csv and meta.json; expected a results folder")
-        print(f"wrote {evidence.refresh(folder)}")
+        for folder in map(Path, args.refresh_evidence):
+            if not (folder / "cells.csv").is_file() or not (folder / "meta.json").is_file():
+                raise ConfigError(f"--refresh-evidence: {str(folder)!r} has no cells.csv and meta.json; "
+                                  "expected a results folder")
+        first, *sweep = args.refresh_evidence
+        print(f"wrote {evidence.refresh(first, sweep)}")
         if DOCS.parent.is_dir():
             print(f"wrote {len(docs.write(DOCS))} rule pages in {DOCS}/")
         return EXIT_CLEAN

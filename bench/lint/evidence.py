@@ -31,9 +31,21 @@ def _number(text: str):
     return int(value) if value.is_integer() else round(value, 3)
 
 
-def build(results_dir) -> dict:
-    """The evidence document for one results folder (single-device cells only)."""
-    folder = Path(results_dir)
+def build(results_dir, sweep=(), root: Path | None = None) -> dict:
+    """The evidence document: one results folder (the committed truth table), and optionally the
+    folders of a release sweep (the same matrix on other versions), counted more briefly.
+    Folders are named relative to ``root`` (default: the working directory) in the document."""
+    doc = _run(Path(root or ".") / results_dir)
+    doc["sources"] = [Path(results_dir).as_posix()] + [Path(d).as_posix() for d in sweep]
+    doc["sweep"] = []
+    for d in sweep:
+        run = _run(Path(root or ".") / d)
+        doc["sweep"].append({"versions": run["versions"], "scenarios": {
+            sid: {fl: [c[:5] for c in cells] for fl, cells in per.items()} for sid, per in run["scenarios"].items()}})
+    return doc
+
+
+def _run(folder: Path) -> dict:
     meta = json.loads((folder / "meta.json").read_text())
     scenarios: dict[str, dict[str, list]] = {}
     with open(folder / "cells.csv", newline="") as f:
@@ -59,7 +71,8 @@ def build(results_dir) -> dict:
 
 def dumps(doc: dict) -> str:
     """One cell per line: small diffs when results change, and still a short file."""
-    lines = ["{", f' "finished": {json.dumps(doc["finished"])},', f' "profile": {json.dumps(doc["profile"])},',
+    lines = ["{", f' "sources": {json.dumps(doc.get("sources", []))},',
+             f' "finished": {json.dumps(doc["finished"])},', f' "profile": {json.dumps(doc["profile"])},',
              f' "versions": {json.dumps(doc["versions"], sort_keys=True)},', f' "columns": {json.dumps(doc["columns"])},',
              ' "scenarios": {']
     items = list(doc["scenarios"].items())
@@ -71,13 +84,18 @@ def dumps(doc: dict) -> str:
             lines += [f"    {json.dumps(c)}" + ("," if k < len(cells) - 1 else "") for k, c in enumerate(cells)]
             lines.append("   ]" + ("," if j < len(flav) - 1 else ""))
         lines.append("  }" + ("," if i < len(items) - 1 else ""))
-    lines += [" }", "}"]
+    lines.append(" },")
+    sweep = doc.get("sweep", [])
+    lines.append(' "sweep": [' + ("" if sweep else "]"))
+    lines += [f"  {json.dumps(run, sort_keys=True)}" + ("," if i < len(sweep) - 1 else "") for i, run in enumerate(sweep)]
+    lines += ([" ]"] if sweep else []) + ["}"]
     return "\n".join(lines) + "\n"
 
 
-def refresh(results_dir, out: Path = SHIPPED) -> Path:
-    """Rebuild the shipped evidence from a results folder; returns the file written."""
-    out.write_text(dumps(build(results_dir)))
+def refresh(results_dir, sweep=(), out: Path | None = None) -> Path:
+    """Rebuild the shipped evidence from a results folder (and a sweep's); returns the file written."""
+    out = out or SHIPPED
+    out.write_text(dumps(build(results_dir, sweep)))
     _load.cache_clear()
     return out
 
@@ -111,6 +129,8 @@ class Citation:
     step_ratio: float | None              # median step time over the bare compiled loop
     versions: str
     modes: tuple[str, ...]
+    #: the same cells on the release sweep's other versions: (versions, verdict counts, cells)
+    elsewhere: tuple[tuple[str, tuple[tuple[str, int], ...], int], ...] = ()
 
     @property
     def measured(self) -> bool:
@@ -129,20 +149,37 @@ class Citation:
             return f"not measured yet (no `{self.scenario}` cells in the shipped results for {self.flavour})"
         where = f" ({', '.join(self.modes)})" if self.modes else ""
         parts = "; ".join(f"{v}: measured in {n} of {self.total} cells" for v, n in self.counts)
-        return f"{parts}{where} on {self.versions} [{self.scenario}, {self.flavour}]"
+        also = "".join(f"; on {ver}: " + ", ".join(f"{v} {n} of {total}" for v, n in counts)
+                       for ver, counts, total in self.elsewhere)
+        return f"{parts}{where} on {self.versions}{also} [{self.scenario}, {self.flavour}]"
 
 
 def cite(scenario: str, flavour: str, modes: tuple[str, ...] = (), apis: tuple[str, ...] = (),
          path: str | None = None) -> Citation:
     """Verdict counts for ``scenario`` on ``flavour``, restricted to ``modes``/``apis`` when given."""
     doc = load(path)
-    cells = [c for c in doc["scenarios"].get(scenario, {}).get(flavour, [])
-             if (not modes or c[1] in modes) and (not apis or c[0] in apis)]
+
+    def select(run):
+        return [c for c in run["scenarios"].get(scenario, {}).get(flavour, [])
+                if (not modes or c[1] in modes) and (not apis or c[0] in apis)]
+
+    runs = [doc] + doc.get("sweep", [])
+    main = next((r for r in runs if select(r)), doc)  # the truth table first, else the sweep's newest
+    cells = select(main)
     counts = Counter(c[3] for c in cells).most_common()
-    traces = [c[5] for c in cells if c[5] is not None]
-    ratios = [c[6] for c in cells if c[6] is not None]
-    v = doc["versions"].get(flavour, {})
-    keras = f"tf_keras {_short(v.get('tf_keras', ''))}" if flavour in LEGACY_ENV else f"Keras {_short(v.get('keras', ''))}"
+    traces = [c[5] for c in cells if len(c) > 5 and c[5] is not None]
+    ratios = [c[6] for c in cells if len(c) > 6 and c[6] is not None]
+    elsewhere = []
+    for run in runs:
+        other = select(run)
+        if run is not main and other:
+            elsewhere.append((_label(run, flavour), tuple(Counter(c[3] for c in other).most_common()), len(other)))
     return Citation(scenario, flavour, tuple(counts), len(cells), sum(1 for c in cells if not c[4]),
                     statistics.median(traces) if traces else None, statistics.median(ratios) if ratios else None,
-                    f"TF {_short(v.get('tensorflow', ''))} / {keras}", tuple(modes))
+                    _label(main, flavour), tuple(modes), tuple(elsewhere))
+
+
+def _label(run: dict, flavour: str) -> str:
+    v = run["versions"].get(flavour, {})
+    keras = f"tf_keras {_short(v.get('tf_keras', ''))}" if flavour in LEGACY_ENV else f"Keras {_short(v.get('keras', ''))}"
+    return f"TF {_short(v.get('tensorflow', ''))} / {keras}"
