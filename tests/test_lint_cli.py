@@ -113,6 +113,18 @@ def test_pyproject_with_an_unknown_key_or_value_is_a_usage_error(capsys, tmp_pat
         assert status == 2 and named in err and len(err.strip().splitlines()) == 1
 
 
+def test_markdown_blocks_are_linted_in_place_and_fragments_are_skipped(capsys, tmp_path):
+    md = tmp_path / "notes.md"
+    md.write_text("# Notes\n\n```python setup\nimport keras\nopt = keras.optimizers.SGD(0.01)\n```\n\n"
+                  "Text.\n\n```python\nopt.lr = 0.1\n```\n\n```python\ndef f(x): ...\n    return\n```\n")
+    status, out, _ = lint(capsys, md, "--target", "keras3")
+    assert status == 1 and re.findall(r":(\d+):(\d+): (LR\d+)", out) == [("11", "5", "LR001")]
+    broken = tmp_path / "broken.py"
+    broken.write_text("def f(:\n")
+    status, out, _ = lint(capsys, broken)
+    assert status == 1 and ":1:" in out and "LR000 could not parse" in out
+
+
 def test_json_and_github_formats(capsys, alias_file):
     status, out, _ = lint(capsys, alias_file, "--target", "keras3", "--format", "json")
     (f,) = json.loads(out)
