@@ -417,14 +417,35 @@ class _Recorder:
         variables = ctx.model.trainable_variables
         after = _by_replica(ctx, variables)
         x, y = self.batches[self.step]
+        optimizer = self._applied(pre["before"][0], after[0])
         if ctx.opt_name == "adam":
-            m, v = ctx.flavour.adam_slot_variables(ctx.optimizer, variables)
+            m, v = ctx.flavour.adam_slot_variables(optimizer, variables)
             slots = list(zip(_by_replica(ctx, m), _by_replica(ctx, v)))
         else:
             slots = [(None, None)] * len(after)
-        t = _iterations(ctx.optimizer)
+        t = _iterations(optimizer)
         return combine_replicas([self._solve(self.step, b, a, x.numpy(), y.numpy(), sl, t, pre["reported"])
                                  for b, a, sl in zip(pre["before"], after, slots)])
+
+    def _applied(self, before, after):
+        """The optimizer that applied this step: ``ctx.optimizer``, unless the scenario replaced it
+        part-way (``ctx.state["optimizers"]``, the ones it had before) and Adam's update from another
+        one's moments explains the weights better: the step a model takes is the one its (possibly
+        still traced) train function applies, whatever ``model.optimizer`` names now."""
+        ctx = self.ctx
+        candidates = [ctx.optimizer, *ctx.state.get("optimizers", ())]
+        if ctx.opt_name != "adam" or len(candidates) == 1:
+            return ctx.optimizer
+
+        def misfit(opt):
+            try:
+                m, v = ctx.flavour.adam_slots(opt, ctx.model.trainable_variables)
+            except (KeyError, ValueError):  # built on another model's weights (a resumed loop's old model)
+                return math.inf
+            b1, b2, eps = ctx.flavour.adam_hyper(opt)
+            return probe.adam_residual(before, after, m, v, _iterations(opt), b1, b2, eps)
+
+        return min(candidates, key=misfit)
 
     def _solve(self, s, before, after, x, y, slots, t, reported) -> dict:
         ctx = self.ctx

@@ -30,9 +30,23 @@ def sgd_lr(before, after, grads) -> float:
 
 def adam_lr(before, after, m, v, t: int, beta_1: float, beta_2: float, epsilon: float) -> float:
     """LR of an Adam step from weights before/after and the slots and iteration count after it."""
+    return _solve([a - b for a, b in zip(after, before)], adam_direction(m, v, t, beta_1, beta_2, epsilon))
+
+
+def adam_direction(m, v, t: int, beta_1: float, beta_2: float, epsilon: float) -> list[np.ndarray]:
     c = np.sqrt(1.0 - beta_2**t) / (1.0 - beta_1**t)
-    direction = [c * mi.astype(np.float64) / (np.sqrt(vi.astype(np.float64)) + epsilon) for mi, vi in zip(m, v)]
-    return _solve([a - b for a, b in zip(after, before)], direction)
+    return [c * mi.astype(np.float64) / (np.sqrt(vi.astype(np.float64)) + epsilon) for mi, vi in zip(m, v)]
+
+
+def adam_residual(before, after, m, v, t: int, beta_1: float, beta_2: float, epsilon: float) -> float:
+    """How much of the step the best-fitting Adam update from these moments leaves unexplained,
+    relative to the step (0: exactly an Adam step of some LR; 1: nothing of it; inf: no step)."""
+    d = np.concatenate([np.ravel(a - b).astype(np.float64) for a, b in zip(after, before)])
+    u = np.concatenate([np.ravel(a) for a in adam_direction(m, v, t, beta_1, beta_2, epsilon)])
+    if not (d @ d) or not np.isfinite(u @ u):
+        return float("inf")
+    lr = -(d @ u) / (u @ u) if u @ u else 0.0
+    return float(np.linalg.norm(d + lr * u) / np.linalg.norm(d))
 
 
 def dense_loss_and_grads(weights: list[np.ndarray], x: np.ndarray, y: np.ndarray) -> tuple[float, list[np.ndarray]]:

@@ -1,0 +1,45 @@
+"""Helpers for the scenarios that set training up again part-way: a fresh optimizer, a recompile,
+a checkpoint folder. Registers nothing; runs in the worker only."""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+
+
+def fresh_optimizer(ctx, learning_rate):
+    """A new optimizer of the cell's kind, built on the model's weights (slots exist up front)."""
+    opt = ctx.flavour.optimizer(ctx.opt_name, learning_rate)
+    ctx.flavour.build(opt, ctx.model.trainable_variables)
+    return opt
+
+
+def use(ctx, optimizer) -> None:
+    """``optimizer`` is what ``model.optimizer`` now names: the probe reads it, and also every
+    optimizer the cell had before, taking whichever one's update explains the weights."""
+    ctx.state.setdefault("optimizers", []).append(ctx.optimizer)
+    ctx.optimizer = optimizer
+
+
+def recompile(ctx, optimizer) -> None:
+    """``model.compile`` with the cell's own arguments and ``optimizer``, then the train function a
+    second ``fit`` call would make at its start: compile drops the old one, and since the harness
+    cannot end its ``fit`` at the change step, this stands for the boundary between two calls."""
+    ctx.model.compile(optimizer=optimizer, loss=ctx.loss_fn, run_eagerly=ctx.mode == "eager",
+                      jit_compile=ctx.mode == "xla", **ctx.scenario.compile_kwargs(ctx))
+    use(ctx, optimizer)
+    if ctx.api == "fit":
+        ctx.model.make_train_function(force=True)
+
+
+@contextlib.contextmanager
+def folder(prefix: str):
+    """A temporary folder for one save/load round trip, removed after it."""
+    with tempfile.TemporaryDirectory(prefix=f"lr-bench-{prefix}-") as d:
+        yield d
+
+
+def checkpoint(ctx, model, optimizer):
+    import tensorflow as tf  # run in the worker only
+
+    return tf.train.Checkpoint(model=model, optimizer=optimizer)
