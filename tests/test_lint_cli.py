@@ -251,3 +251,17 @@ def test_random_options_lint_or_fail_in_one_line(capsys, tmp_path, argv):
     else:
         assert status in (0, 1) and err == ""
         assert status == 0 or out
+
+
+@pytest.mark.parametrize("tf_version,legacy_env,expected", [
+    (None, "", "keras3"),           # no TensorFlow: Keras 3
+    ((2, 21), "", "keras3"),
+    ((2, 21), "1", "tf_keras"),     # TF_USE_LEGACY_KERAS=1 makes tf.keras tf_keras
+    ((2, 15), "", "tf_keras"),      # before 2.16, tf.keras was Keras 2
+])
+def test_default_target_is_the_keras_the_installed_tensorflow_uses(monkeypatch, tf_version, legacy_env, expected):
+    from bench.lint import target
+
+    monkeypatch.setattr(target, "_version", lambda dist: tf_version if dist == "tensorflow" else None)
+    monkeypatch.setenv("TF_USE_LEGACY_KERAS", legacy_env)
+    assert target.default_target() == expected
