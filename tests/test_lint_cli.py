@@ -171,13 +171,14 @@ def test_fix_rewrites_what_is_safe_on_the_target(capsys, tmp_path):
             opt.learning_rate.assign(lr)
 
         step(0.5)
+        step(0.25)
     """))
     status, out, err = lint(capsys, f, "--target", "keras3", "--fix")
     text = f.read_text()
     assert "keras.optimizers.Adam(learning_rate=0.001)  # café" in text
-    assert "opt.learning_rate = 0.1" in text and "step(tf.constant(0.5))" in text
+    assert "opt.learning_rate = 0.1" in text and "step(tf.constant(0.5))\nstep(tf.constant(0.25))" in text
     assert "sched.lr = 0.1" in text  # schedule-built: `learning_rate = 0.1` would raise there, left alone
-    assert status == 1 and re.findall(r": (LR\d+) ", out) == ["LR001"] and "fixed 3" in err
+    assert status == 1 and re.findall(r": (LR\d+) ", out) == ["LR001"] and "fixed 4" in err
     assert lint(capsys, f, "--target", "keras3", "--fix")[0] == 1  # idempotent: nothing more to fix
     assert f.read_text() == text
 

@@ -181,7 +181,19 @@ FLAG = {
             return x
         step = tff.function(body)
         base = 0.1
-        step(1, lr=base * 0.5)
+        for epoch in range(10):
+            base *= 0.9
+            step(1, lr=base * 0.5)
+        """,
+        """
+        import tensorflow as tf
+
+        @tf.function
+        def scale(x, lr):
+            return x * lr
+
+        scale(x, 0.01)
+        scale(x, 0.005)
         """,
     ],
     "LR008": [
@@ -369,6 +381,16 @@ CLEAN = {
         """,
         """
         import tensorflow as tf
+        SCALE = 2.0
+
+        @tf.function
+        def loss(x):
+            return x * SCALE  # frozen too, but not an LR
+
+        SCALE = 3.0
+        """,
+        """
+        import tensorflow as tf
         lr = tf.Variable(0.01)
 
         @tf.function
@@ -404,6 +426,17 @@ CLEAN = {
 
         for x, y in dataset:
             train_step(x, y)
+        """,
+        """
+        import tensorflow as tf
+
+        @tf.function
+        def train_step(x, dropout):
+            return x
+
+        for x in batches:
+            train_step(x, 0.5)  # one constant float: one trace
+        train_step(x, 0.5)
         """,
     ],
     "LR008": [

@@ -205,7 +205,8 @@ class Analysis:
             it = self.expr(s.iter, scope)
             item = UNKNOWN
             if it.kind == "sequence" and it.info["items"] and all(i.kind == "number" for i in it.info["items"]):
-                item = Value("number", is_float=any(i.is_float for i in it.info["items"]), node=s.iter)
+                item = Value("number", is_float=any(i.is_float for i in it.info["items"]), node=s.iter,
+                             info={"loop": True})
             self.bind_target(s.target, item, s, scope)
             self.block(s.body, scope)
             self.block(s.orelse, scope)
