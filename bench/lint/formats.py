@@ -51,7 +51,7 @@ def sarif(findings) -> str:
         "id": code, "name": r.name,
         "shortDescription": {"text": r.summary},
         "fullDescription": {"text": " ".join((r.__doc__ or "").split())},
-        "help": {"text": f"lessons/lint/{code}.md in lr-bench"},
+        "help": {"text": f"{' '.join((r.__doc__ or '').split())} (lessons/lint/{code}.md)"},
         "defaultConfiguration": {"level": "warning", "enabled": r.default},
         "properties": {"scenarios": list(r.scenarios)},
     } for code, r in REGISTRY.items()]
