@@ -125,6 +125,29 @@ def test_markdown_blocks_are_linted_in_place_and_fragments_are_skipped(capsys, t
     assert status == 1 and ":1:" in out and "LR000 could not parse" in out
 
 
+def _notebook(*cells):
+    return json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": kind, "metadata": {}, "source": src.splitlines(keepends=True),
+         **({"outputs": [], "execution_count": None} if kind == "code" else {})} for kind, src in cells]})
+
+
+def test_notebooks_name_the_cell_and_are_never_rewritten(capsys, tmp_path):
+    nb = tmp_path / "train.ipynb"
+    nb.write_text(_notebook(("markdown", "# Train"), ("code", "%matplotlib inline\nimport keras\n"),
+                            ("code", "opt = keras.optimizers.SGD(0.01)\nopt.lr = 0.1\nopt.lr = 0.2  # noqa: LR001\n")))
+    before = nb.read_text()
+    status, out, _ = lint(capsys, nb, "--target", "keras3", "--fix")
+    assert status == 1 and out.startswith(f"{nb}:cell 3:2:5: LR001 ") and out.count("\n") == 1
+    assert nb.read_text() == before
+    status, out, _ = lint(capsys, nb, "--target", "keras3", "--format", "github")
+    assert out.startswith(f"::warning file={nb},title=LR001 lr-alias (cell 3%2C line 2)::")
+    status, out, _ = lint(capsys, nb, "--target", "keras3", "--format", "sarif")
+    schema = json.loads((HERE / "lint_examples" / "sarif-schema-2.1.0.json").read_text())
+    jsonschema.Draft4Validator(schema).validate(json.loads(out))
+    (result,) = json.loads(out)["runs"][0]["results"]
+    assert result["properties"]["cell"] == 3 and result["message"]["text"].startswith("cell 3, line 2: ")
+
+
 def test_json_and_github_formats(capsys, alias_file):
     status, out, _ = lint(capsys, alias_file, "--target", "keras3", "--format", "json")
     (f,) = json.loads(out)

@@ -103,6 +103,20 @@ FLAG = {
         model.optimizer.learning_rate = ExponentialDecay(1e-4, 100, 0.9)
         model.fit(x, y)
         """,
+        """
+        import tensorflow as tf
+        import keras
+        opt = keras.optimizers.SGD(keras.optimizers.schedules.ExponentialDecay(0.01, 10, 0.5))
+
+        def step_fn():
+            opt.apply_gradients([])
+
+        train_step = tf.function(step_fn)
+        train_step()
+        opt.learning_rate = keras.optimizers.schedules.ExponentialDecay(0.05, 5, 0.5)
+        run(train_step)  # used before the retrace below: still the old schedule
+        train_step = tf.function(step_fn)
+        """,
     ],
     "LR004": [
         """

@@ -28,6 +28,7 @@ class Finding:
     scenario: str = ""
     measured: dict = field(default_factory=dict)
     edits: list[Edit] = field(default_factory=list)
+    cell: int | None = None    # notebooks: the cell, counting every cell from 1 (line is within it)
 
     @property
     def rule(self) -> str:
@@ -45,18 +46,16 @@ def noqa_codes(line: str) -> set[str] | None:
 
 def lint_text(text: str, path: str, target: str, codes: tuple[str, ...], show_all: bool = False,
               evidence_path: str | None = None) -> list[Finding]:
-    file_lines = text.splitlines()
     found: dict[tuple, Finding] = {}
     for unit in sources.units(Path(path), text):
         for f in _lint_unit(unit, path, target, codes, show_all, evidence_path):
-            found.setdefault((f.line, f.col, f.code), f)
-    kept = []
-    for f in sorted(found.values(), key=lambda f: (f.line, f.col, f.code)):
-        sup = noqa_codes(file_lines[f.line - 1]) if 0 < f.line <= len(file_lines) else None
-        if sup is not None and f.code != PARSE_ERROR and (not sup or f.code in sup):
-            continue
-        kept.append(f)
-    return kept
+            found.setdefault((f.cell or 0, f.line, f.col, f.code), f)
+    return [found[k] for k in sorted(found)]
+
+
+def _suppressed(code: str, line: str) -> bool:
+    sup = noqa_codes(line)
+    return sup is not None and code != PARSE_ERROR and (not sup or code in sup)
 
 
 def _lint_unit(unit, path, target, codes, show_all, evidence_path):
@@ -68,32 +67,35 @@ def _lint_unit(unit, path, target, codes, show_all, evidence_path):
     except SyntaxError as e:
         line = file_line(e.lineno or 1)
         # A Markdown block may be a fragment (`...`, a signature): only a .py file must parse.
-        if line in unit.own and not path.endswith(".md"):
+        if (unit.own is None or line in unit.own) and path.endswith(".py"):
             yield Finding(path, line, (e.offset or 1), line, (e.offset or 1), PARSE_ERROR,
                           f"could not parse: {e.msg}", severity="error")
         return
     a = Analysis(tree)
     code_lines = unit.code.splitlines()
 
+    def char_line(n: int) -> str:
+        return code_lines[n - 1] if 0 < n <= len(code_lines) else ""
+
     def char(n: int, col: int) -> int:  # ast columns count UTF-8 bytes; editors count characters
-        text = code_lines[n - 1] if 0 < n <= len(code_lines) else ""
-        return len(text.encode()[:col].decode(errors="ignore"))
+        return len(char_line(n).encode()[:col].decode(errors="ignore"))
 
     for code in codes:
         rule = REGISTRY[code]
         for hit in rule.check(a, target):
-            line = file_line(hit.line or hit.node.lineno)
-            if line not in unit.own:
+            n = hit.line or hit.node.lineno
+            line = file_line(n)
+            if unit.own is not None and line not in unit.own or _suppressed(code, char_line(n)):
                 continue
             c = evidence.cite(hit.scenario, target, hit.modes, hit.apis, path=evidence_path)
             concern = rule.concern(c) if c.measured else True
             if not concern and not show_all:
                 continue
             edits = []
-            if concern and hit.edits and all(evidence.cite(s, target, path=evidence_path).fine() for s in hit.fix_needs):
+            safe = all(evidence.cite(s, target, path=evidence_path).fine() for s in hit.fix_needs)
+            if concern and hit.edits and unit.cells is None and safe:  # notebooks are not rewritten
                 edits = [Edit(file_line(e.line), char(e.line, e.col), file_line(e.end_line), char(e.end_line, e.end_col),
                               e.text) for e in hit.edits]
-            n = hit.line or hit.node.lineno
             col = char(n, hit.col if hit.col is not None else hit.node.col_offset) + 1
             end_n = getattr(hit.node, "end_lineno", None) or n
             end_line = file_line(end_n)
@@ -102,4 +104,4 @@ def _lint_unit(unit, path, target, codes, show_all, evidence_path):
                           severity="warning" if concern else "info", scenario=hit.scenario,
                           measured={"verdicts": dict(c.counts), "cells": c.total, "versions": c.versions,
                                     "flavour": target, "modes": list(c.modes)},
-                          edits=edits)
+                          edits=edits, cell=unit.cells[n - 1] if unit.cells and 0 < n <= len(unit.cells) else None)

@@ -12,15 +12,21 @@ SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVEL = {"warning": "warning", "info": "note", "error": "error"}
 
 
+def where(f) -> str:
+    """``path:line:col``, or ``path:cell N:line:col`` in a notebook (as ruff prints it)."""
+    cell = f"cell {f.cell}:" if f.cell else ""
+    return f"{f.path}:{cell}{f.line}:{f.col}"
+
+
 def text(findings) -> str:
-    return "".join(f"{f.path}:{f.line}:{f.col}: {f.code} {f.message}"
+    return "".join(f"{where(f)}: {f.code} {f.message}"
                    + (" [info]" if f.severity == "info" else "") + "\n" for f in findings)
 
 
 def as_json(findings) -> str:
     return json.dumps([{
         "path": f.path, "line": f.line, "column": f.col, "end_line": f.end_line, "end_column": f.end_col,
-        "code": f.code, "rule": f.rule, "severity": f.severity, "message": f.message,
+        "cell": f.cell, "code": f.code, "rule": f.rule, "severity": f.severity, "message": f.message,
         "scenario": f.scenario, "measured": f.measured, "fixable": bool(f.edits),
     } for f in findings], indent=2) + "\n"
 
@@ -34,8 +40,9 @@ def github(findings) -> str:
     out = []
     for f in findings:
         kind = {"info": "notice", "error": "error"}.get(f.severity, "warning")
-        props = (f"file={_gh_escape(f.path, True)},line={f.line},col={f.col},endLine={f.end_line},"
-                 f"title={_gh_escape(f.code + ' ' + f.rule, True)}")
+        title = f"{f.code} {f.rule}" + (f" (cell {f.cell}, line {f.line})" if f.cell else "")
+        place = "" if f.cell else f"line={f.line},col={f.col},endLine={f.end_line},"  # a notebook's JSON has no such line
+        props = f"file={_gh_escape(f.path, True)},{place}title={_gh_escape(title, True)}"
         out.append(f"::{kind} {props}::{_gh_escape(f.message)}\n")
     return "".join(out)
 
@@ -57,13 +64,16 @@ def sarif(findings) -> str:
     } for code, r in REGISTRY.items()]
     results = []
     for f in findings:
+        location = {"artifactLocation": {"uri": _uri(f.path)}}
+        if not f.cell:  # in a notebook the line is the cell's, not the file's: named in properties
+            location["region"] = {"startLine": f.line, "startColumn": f.col,
+                                  "endLine": max(f.end_line, f.line), "endColumn": max(f.end_col, 1)}
         result = {
-            "ruleId": f.code, "level": _LEVEL.get(f.severity, "warning"), "message": {"text": f.message},
-            "locations": [{"physicalLocation": {
-                "artifactLocation": {"uri": _uri(f.path)},
-                "region": {"startLine": f.line, "startColumn": f.col,
-                           "endLine": max(f.end_line, f.line), "endColumn": max(f.end_col, 1)}}}],
-            "properties": {"scenario": f.scenario, "measured": f.measured},
+            "ruleId": f.code, "level": _LEVEL.get(f.severity, "warning"),
+            "message": {"text": (f"cell {f.cell}, line {f.line}: " if f.cell else "") + f.message},
+            "locations": [{"physicalLocation": location}],
+            "properties": {"scenario": f.scenario, "measured": f.measured,
+                           **({"cell": f.cell, "line": f.line, "column": f.col} if f.cell else {})},
         }
         if f.code in REGISTRY:
             result["ruleIndex"] = codes.index(f.code)

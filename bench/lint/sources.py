@@ -2,19 +2,22 @@
 
 A Markdown file's ``python`` blocks are linted one at a time, each after the blocks before it
 whose info string says ``setup`` (the lessons' convention: a setup block, then broken and fixed
-snippets that each run after it). Lines are mapped back to the Markdown file.
+snippets that each run after it). Lines are mapped back to the Markdown file. A notebook's code
+cells are linted together, in order, and findings name the cell (counting every cell from 1, as
+the notebook shows them) and the line within it; IPython magics (``%``, ``!``) are skipped.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 SKIP_DIRS = {".git", "__pycache__", ".venv", "venv", ".tox", "build", "dist", "node_modules", ".eggs",
              ".mypy_cache", ".pytest_cache", ".partial"}
-SUFFIXES = (".py", ".md")
+SUFFIXES = (".py", ".md", ".ipynb")
 _FENCE = re.compile(r"^(\s*)(```|~~~)\s*(python|py)\b([^\n]*)$")
 
 
@@ -23,8 +26,9 @@ class Unit:
     """Python source to analyse, and for each of its lines the line of the file it came from."""
 
     code: str
-    lines: list[int]          # lines[i] = file line of code line i + 1
-    own: set[int]             # file lines whose findings this unit reports
+    lines: list[int]          # lines[i] = file line of code line i + 1 (in a notebook: line of its cell)
+    own: set[int] | None      # file lines whose findings this unit reports (None: all)
+    cells: list[int] | None = None  # notebooks: cells[i] = the cell of code line i + 1
 
 
 def discover(paths: list[str], exclude: tuple[str, ...] = ()) -> list[Path]:
@@ -41,6 +45,8 @@ def discover(paths: list[str], exclude: tuple[str, ...] = ()) -> list[Path]:
 
 
 def units(path: Path, text: str) -> list[Unit]:
+    if path.suffix == ".ipynb":
+        return notebook_units(text)
     if path.suffix != ".md":
         n = text.count("\n") + 1
         return [Unit(text, list(range(1, n + 1)), set(range(1, n + 1)))]
@@ -74,3 +80,21 @@ def markdown_blocks(text: str) -> list[tuple[str, int, list[str]]]:
         blocks.append((info, i + 2, body))
         i = j + 1
     return blocks
+
+
+def notebook_units(text: str) -> list[Unit]:
+    try:
+        cells = json.loads(text).get("cells", [])
+    except (ValueError, AttributeError):
+        return []
+    code, lines, where = [], [], []
+    for n, cell in enumerate(cells, start=1):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        src = cell.get("source", "")
+        src = "".join(src) if isinstance(src, list) else str(src)
+        for i, line in enumerate(src.splitlines(), start=1):
+            code.append("" if line.lstrip().startswith(("%", "!")) else line)
+            lines.append(i)
+            where.append(n)
+    return [Unit("\n".join(code) + "\n", lines, None, where)] if code else []

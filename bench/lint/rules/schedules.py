@@ -16,11 +16,14 @@ def step_modes(a) -> tuple[str, ...]:
 
 
 def _retraced_after(a, s) -> bool:
-    for c in a.after(s.stmt, s.scope):
+    """Is the step traced again after the swap, before the compiled step or ``fit`` is next used?"""
+    for c in sorted(a.after(s.stmt, s.scope), key=lambda c: (c.node.lineno, c.node.col_offset)):
         if c.qual == "tf.function" or c.func.kind == "tf_function_factory":
             return True
         if c.method == "make_train_function" and any(k.arg == "force" for k in c.node.keywords):
             return True
+        if c.func.kind == "tf_function" or c.method == "fit" or any(v.kind == "tf_function" for v in c.args):
+            return False
     return False
 
 
@@ -37,8 +40,8 @@ class ScheduleSwap(Rule):
 
     Finds a schedule object assigned to an optimizer's `learning_rate` after construction, in a
     module that compiles its step (`tf.function`, `jit_compile`, or `fit` without
-    `run_eagerly=True`), when no retrace follows in the same function: a new `tf.function(...)`
-    or `model.make_train_function(force=True)`. In code that trains eagerly the swap is seen, and
+    `run_eagerly=True`), when no retrace follows in the same function before the compiled step
+    (or `fit`) is used again: a new `tf.function(...)` or `model.make_train_function(force=True)`. In code that trains eagerly the swap is seen, and
     the eager cells are cited instead.
 
     A compiled step traced the old schedule's arithmetic into its graph; the new Python object is
@@ -55,7 +58,7 @@ class ScheduleSwap(Rule):
     def check(self, a, target):
         for s in swaps(a):
             if not _retraced_after(a, s):
-                yield Hit(s.node, "a schedule assigned to `optimizer.learning_rate` with no retrace after it",
+                yield Hit(s.node, "a schedule assigned to `optimizer.learning_rate`, no retrace before the step runs again",
                           "schedule-swap", modes=step_modes(a))
 
 
