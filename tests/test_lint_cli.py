@@ -59,6 +59,14 @@ def test_bad_usage_is_one_line_naming_the_value_and_exit_2(capsys, alias_file, a
     assert len(err.strip().splitlines()) == 1 and named in err and ("valid" in err or "no such" in err)
 
 
+def test_an_evidence_file_that_is_not_one_is_a_usage_error(capsys, tmp_path, alias_file):
+    bad = tmp_path / "bad.json"
+    for text in ("{not json", "[1, 2]", '{"scenarios": 3, "versions": {}}'):
+        bad.write_text(text)
+        status, _, err = lint(capsys, alias_file, "--evidence", bad)
+        assert status == 2 and "is not an evidence file" in err and len(err.strip().splitlines()) == 1
+
+
 def test_missing_path_and_no_path_are_usage_errors(capsys, tmp_path):
     status, _, err = lint(capsys, tmp_path / "absent.py")
     assert status == 2 and "absent.py" in err and "no such file" in err

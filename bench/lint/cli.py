@@ -68,8 +68,15 @@ def run(args) -> int:
     for p in args.paths:
         if not Path(p).exists():
             raise ConfigError(f"lint: {p!r}: no such file or folder")
-    if args.evidence and not Path(args.evidence).is_file():
-        raise ConfigError(f"--evidence: {args.evidence!r}: no such file")
+    if args.evidence:
+        if not Path(args.evidence).is_file():
+            raise ConfigError(f"--evidence: {args.evidence!r}: no such file")
+        try:
+            doc = evidence.load(args.evidence)
+            assert isinstance(doc["scenarios"], dict) and isinstance(doc["versions"], dict)
+        except (ValueError, KeyError, TypeError, AssertionError):
+            raise ConfigError(f"--evidence: {args.evidence!r} is not an evidence file "
+                              "(expected one written by --refresh-evidence)") from None
     opts = options(args)
     codes, target = opts.codes(), opts.flavour()
     findings, fixed = [], 0
