@@ -14,8 +14,8 @@ DOCS = Path("lessons/lint")
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("lint", help="find measured LR pitfalls in Python files and Markdown snippets (no TensorFlow)")
-    p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (.py, and python blocks in .md)")
+    p = sub.add_parser("lint", help="find measured LR pitfalls in Python files, Markdown snippets and notebooks (no TensorFlow)")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (.py files, python blocks in .md, code cells in .ipynb)")
     p.add_argument("--target", help=f"Keras to cite: {', '.join(TARGETS)} (default: the installed TensorFlow's)")
     p.add_argument("--format", help=f"output: {', '.join(config.FORMATS)} (default text)")
     p.add_argument("--select", help="rule codes or prefixes to run (default: every rule on by default; ALL: every rule)")
