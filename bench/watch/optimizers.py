@@ -135,10 +135,23 @@ def _num(x) -> float:
     return float(np.asarray(x))
 
 
-def lr_variable(opt):
-    """The variable the step reads its learning rate from, or None (a schedule, a callable)."""
-    lr = opt._hyper.get("learning_rate") if flavour(opt) == "tf_keras_legacy" else getattr(opt, "_learning_rate", None)
-    return lr if hasattr(lr, "assign") and not _is_schedule(lr) else None
+def lr_source(opt):
+    """What the step gets its learning rate from: a variable, a schedule, a callable or a number."""
+    return opt._hyper.get("learning_rate") if flavour(opt) == "tf_keras_legacy" else getattr(opt, "_learning_rate", None)
+
+
+def lr_tensor(opt):
+    """Inside a step, before the update: the learning rate ``reported_lr`` would give, as a tensor
+    (float32), or None when the source is neither a variable nor a schedule."""
+    source = lr_source(opt)
+    if _is_schedule(source):
+        step = iterations_variable(opt) if flavour(opt) != "keras3" else opt.iterations
+        if flavour(opt) == "tf_keras_legacy":
+            step = tf.cast(step, tf.float32)
+        return tf.cast(source(step), tf.float32)
+    if hasattr(source, "assign"):
+        return tf.cast(tf.convert_to_tensor(source), tf.float32)
+    return None
 
 
 def reported_lr(opt) -> float:

@@ -1,11 +1,12 @@
-"""The hook inside the user's train step: on an armed step, copy what the update starts from.
+"""The hook inside the user's train step: on an armed step, copy, update, replay, solve.
 
 A pass-through function is set on the optimizer *instance* (``apply`` in Keras 3,
-``apply_gradients`` in tf_keras) while the watch is on, and removed when it ends. When a step is
-traced it records which variables the step updates; when an armed step runs it copies, before the
-update, the weights, the gradients handed over and every state variable of the optimizer into
-variables of the monitor, and counts the copy. The flag that arms it is a variable the monitor
-sets between steps: a step traced inside a watch that has ended never copies again.
+``apply_gradients`` in tf_keras) while the watch is on, and removed when it ends. When the step
+is traced it adds, behind a flag: before the update, a copy of the weights and of every state
+variable of the optimizer; after it, the replay and its solve (``bench.watch.replay``), written
+to one small result vector that Python reads after the step. The flag is a variable the monitor
+sets between steps: a step traced inside a watch that has ended never copies again, and an
+unarmed step pays for two ``tf.cond`` on a false flag.
 
 Copies are kept in variables of the source's own shape and dtype, so the replay starts from
 bit-identical values. They are made eagerly between steps whenever the variables already exist;
@@ -15,38 +16,28 @@ call where ``tf.function`` allows new variables, and one that creates variables 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+import numpy as np
 import tensorflow as tf
 
 from . import optimizers
-
-
-@dataclass
-class Trace:
-    """What one trace of the user's step updates: the replay for it is traced from this."""
-
-    index: int
-    variables: list
-    has_grad: list
-    state: list
-    replay: object = field(default=None, repr=False)
+from .replay import FIELDS, replay_ops
 
 
 class Snapshots:
-    """The hook, the copies it fills and the traces it was part of."""
+    """The hook, the copies it fills and the result it writes."""
 
     def __init__(self, opt):
         self.opt = opt
         with tf.init_scope():
             self.armed = tf.Variable(False, trainable=False, name="lr_watch_armed")
-            # [which trace copied, copies so far]
-            self.head = tf.Variable([-1, 0], dtype=tf.int64, trainable=False, name="lr_watch_head")
+            self.count = tf.Variable(0, dtype=tf.int64, trainable=False, name="lr_watch_count")
+            self.rate = tf.Variable(1.0, dtype=tf.float32, trainable=False, name="lr_watch_rate")
+            self.lr_seen = tf.Variable(np.nan, dtype=tf.float32, trainable=False, name="lr_watch_lr_seen")
+            self.result = tf.Variable(tf.zeros([len(FIELDS)], tf.float64), trainable=False, name="lr_watch_result")
         self.copies: dict = {}   # id(variable) -> (variable, its copy)
-        self.grads: dict = {}    # id(variable) -> copy of its gradient
-        self.traces: list[Trace] = []
+        self.traced = 0          # traces (or eager calls) the hook took part in
         self.unprepared = 0      # traces that could not get their copies (named by the monitor)
-        self._by_key: dict = {}
+        self.lr_sources: set = set()  # ids of the LR variables and schedules the traced steps evaluate
         self._hooked = None
 
     # -- the copies -----------------------------------------------------------------------------
@@ -62,16 +53,12 @@ class Snapshots:
         """Make the copies for ``variables`` and the optimizer's state now, eagerly."""
         for v in variables:
             self._copy_of(v, self.copies)
-            self._copy_of(v, self.grads)
         if optimizers.is_built(self.opt):
             for s in optimizers.state_variables(self.opt):
                 self._copy_of(s, self.copies)
 
     def copy(self, v):
         return self.copies[id(v)][1]
-
-    def grad(self, v):
-        return self.grads[id(v)][1]
 
     # -- the hook ---------------------------------------------------------------------------------
     def install(self) -> None:
@@ -86,13 +73,14 @@ class Snapshots:
                 grads = list(grads)
                 tvs = list(trainable_variables) if trainable_variables is not None else None
                 variables = tvs if tvs is not None else list(getattr(opt, "_trainable_variables", []))
-                self._before(grads, variables)
-                return original(grads, tvs)
+                return self._around(grads, variables, lambda: original(grads, tvs),
+                                    lambda g, vs: original(g, vs))
         else:
             def hooked(grads_and_vars, *args, **kwargs):
                 pairs = list(grads_and_vars)
-                self._before([g for g, _ in pairs], [v for _, v in pairs])
-                return original(pairs, *args, **kwargs)
+                return self._around([g for g, _ in pairs], [v for _, v in pairs],
+                                    lambda: original(pairs, *args, **kwargs),
+                                    lambda g, vs: original([(gi, v) for gi, v in zip(g, vs) if gi is not None]))
 
         object.__setattr__(opt, name, hooked)  # on the instance only, past Keras' tracking
         self._hooked = name
@@ -103,43 +91,47 @@ class Snapshots:
             self._hooked = None
         self.armed.assign(False)
 
-    def _before(self, grads, variables) -> None:
-        """At trace time (or each eager call): add the copy to the step, behind the armed flag."""
+    def _around(self, grads, variables, update, apply):
+        """At trace time (or at each eager call): the update, with the armed copy and replay around it."""
         if not grads or len(grads) != len(variables):
-            return
+            return update()
         try:
             optimizers.build_as_step_would(self.opt, grads, variables)
-            has_grad = [g is not None for g in grads]
             state = optimizers.state_variables(self.opt)
-            for v in variables:
-                self._copy_of(v, self.copies)
-                self._copy_of(v, self.grads)
-            for s in state:
-                self._copy_of(s, self.copies)
+            before = [self._copy_of(v, self.copies) for v in variables]
+            state_before = [self._copy_of(s, self.copies) for s in state]
         except ValueError:
             # A later trace of a tf.function may not create variables: this trace goes uncopied.
             self.unprepared += 1
-            return
-        key = (tuple(id(v) for v in variables), tuple(has_grad), tuple(id(s) for s in state))
-        trace = self._by_key.get(key)
-        if trace is None:  # an eager step calls this every time: one Trace per distinct update
-            trace = self._by_key[key] = Trace(len(self.traces), list(variables), has_grad, state)
-            self.traces.append(trace)
+            return update()
+        self.traced += 1
+        source = optimizers.lr_source(self.opt)
+        try:
+            lr_now = optimizers.lr_tensor(self.opt)  # built here so that a failing schedule fails now
+        except Exception:  # noqa: BLE001 - a user's schedule may not take the step as we pass it
+            lr_now = None
+        if lr_now is not None:
+            self.lr_sources.add(id(source))
 
         def copy():
-            for v in variables:
-                self.copy(v).assign(v)
-            for s in state:
-                self.copy(s).assign(s)
-            for g, v in zip(grads, variables):
-                if g is not None:
-                    self.grad(v).assign(tf.cast(tf.convert_to_tensor(g), v.dtype))
-            self.head.assign(tf.stack([tf.constant(trace.index, tf.int64), self.head[1] + 1]))
+            if lr_now is not None:  # what optimizer.learning_rate reports, evaluated where the step does
+                self.lr_seen.assign(optimizers.lr_tensor(self.opt))
+            for c, v in zip(before + state_before, list(variables) + state):
+                c.assign(v)
+            return tf.constant(True)
+
+        def replay():
+            count = self.count.assign_add(1)
+            lr_before = self.lr_seen.read_value() if lr_now is not None else tf.constant(np.nan, tf.float32)
+            self.result.assign(replay_ops(self.opt, apply, grads, variables, state, before, state_before, self.rate,
+                                          count, lr_before))
             return tf.constant(True)
 
         tf.cond(self.armed, copy, lambda: tf.constant(False))
+        result = update()
+        tf.cond(self.armed, replay, lambda: tf.constant(False))
+        return result
 
     # -- between steps ---------------------------------------------------------------------------
-    def read_head(self) -> tuple[int, int]:
-        which, count = self.head.numpy().tolist()
-        return int(which), int(count)
+    def read(self):
+        return self.result.numpy()

@@ -16,7 +16,7 @@ import tensorflow as tf
 from tensorflow.core.framework import summary_pb2
 
 from . import alerts, optimizers
-from .replay import Replay
+from .replay import solved as _solved
 from .snapshot import Snapshots
 
 ON_MISMATCH = ("warn", "raise")
@@ -62,8 +62,9 @@ class Watcher:
         self.notes: list[str] = []      # everything said once, in order
         self.quiet_reason: str | None = None
         self.episodes = alerts.Episodes()
-        self.snaps = self.replay = None
-        self._calls, self._armed, self._reported = 0, False, math.nan
+        self.snaps = None
+        self._calls, self._armed, self._flag, self._reported = 0, False, False, math.nan
+        self._count, self._prepared_at = 0, None
         self._said: set = set()
         self._hyper: dict | None = None
         if not optimizers.flavour(self.opt):
@@ -83,8 +84,13 @@ class Watcher:
         if self.quiet_reason is None:
             self.quiet_reason = message
             self.say("quiet", "not measurable: " + message)
-        if self.snaps is not None:
-            self.snaps.armed.assign(False)
+        self._set_flag(False)
+
+    def _set_flag(self, on: bool) -> None:
+        """The armed flag the traced step reads; assigned only when it changes."""
+        if self.snaps is not None and self._flag != on:
+            self.snaps.armed.assign(on)
+            self._flag = on
 
     # -- set-up ----------------------------------------------------------------------------------
     def install(self) -> None:
@@ -92,15 +98,16 @@ class Watcher:
             return
         if self.snaps is None:
             self.snaps = Snapshots(self.opt)
-            self.replay = Replay(self.snaps)
         self.snaps.install()
-        self._count = self.snaps.read_head()[1]
+        self._count = int(self.snaps.count.numpy())
+        self._prepared_at = None
         if self.log_dir is not None and self.writer is None:
             self.writer = tf.summary.create_file_writer(str(self.log_dir))
 
     def uninstall(self) -> None:
         if self.snaps is not None:
             self.snaps.uninstall()
+            self._flag = False
         if self.writer is not None:
             self.writer.flush()
 
@@ -118,12 +125,19 @@ class Watcher:
         if not measure:
             return
         try:
-            self._reported = optimizers.reported_lr(self.opt)
+            # The variable or schedule the traced step reads is evaluated there, before the update;
+            # anything else (a callable, or a schedule swapped in since the trace) as Python sees it now.
+            source = optimizers.lr_source(self.opt)
+            self._reported = None if id(source) in self.snaps.lr_sources else optimizers.reported_lr(self.opt)
             self._check_hyperparameters()
-            variables = _variables_if_built(self.model)
-            if variables:
-                self.snaps.prepare(variables)
-            self.snaps.armed.assign(True)
+            if self._prepared_at is None or self._calls - self._prepared_at >= 100 * self.every:
+                # Copies for a trace to come (after an unfreeze, say) must exist before it; checked
+                # now and then, as listing a model's variables is not free.
+                variables = _variables_if_built(self.model)
+                if variables:
+                    self.snaps.prepare(variables)
+                    self._prepared_at = self._calls
+            self._set_flag(True)
             self._armed = True
         except Exception as e:  # noqa: BLE001 - the monitor must not stop training
             self.quiet(f"the monitor failed before a step ({type(e).__name__}: {e})")
@@ -132,31 +146,33 @@ class Watcher:
         """The step raised: nothing to measure."""
         if self._armed:
             self._armed = False
-            self.snaps.armed.assign(False)
-            self._count = self.snaps.read_head()[1]
+            self._set_flag(False)
+            self._count = int(self.snaps.count.numpy())
 
     def end(self) -> dict | None:
         if not self._armed:
             return None
         self._armed = False
         try:
-            self.snaps.armed.assign(False)
-            which, count = self.snaps.read_head()
-            fresh, self._count = count != self._count, count
+            if self._calls % self.every != 0:  # the next step is not measured
+                self._set_flag(False)
+            result = _solved(self.snaps.read(), self.opt)
+            fresh, self._count = result.count != self._count, result.count
             if not fresh:
-                if not self.snaps.traces:
+                if not self.snaps.traced:
                     self._unhooked()
                 return None  # e.g. a loss-scaled step skipped for non-finite gradients
-            solved = self.replay.solve(self.snaps.traces[which])
         except (alerts.LRMismatchError, RuntimeError) as e:
             if isinstance(e, alerts.LRMismatchError) or self.on_mismatch == "raise":
                 raise
             self.quiet(str(e))
             return None
         except Exception as e:  # noqa: BLE001 - the monitor must not stop training
-            self.quiet(f"the replay of the step failed ({type(e).__name__}: {e})")
+            self.quiet(f"reading the step's replay failed ({type(e).__name__}: {e})")
             return None
-        return self._judge(solved)
+        if self._reported is None:
+            self._reported = result.lr_seen
+        return self._judge(result)
 
     def _unhooked(self) -> None:
         message = ("the train step did not pass its gradients through the watched optimizer: it was traced before "
