@@ -397,9 +397,9 @@ class _Recorder:
             self._pre = dict(reported=reported_lr(ctx.optimizer),
                              before=_by_replica(ctx, ctx.model.trainable_variables))
 
-    def end(self, seconds: float, ref_s: float = math.nan) -> None:
+    def end(self, seconds: float, ref_s: float = math.nan, first: bool = True) -> None:
         ctx, s = self.ctx, self.step
-        row = dict(step=s, step_s=seconds, ref_s=ref_s, traces=0 if ctx.mode == "eager" else ctx.traces)
+        row = dict(step=s, step_s=seconds, ref_s=ref_s, ref_first=first, traces=0 if ctx.mode == "eager" else ctx.traces)
         if self.probe_pass:
             row.update(self._measure())
         self.rows.append(row)
@@ -450,14 +450,37 @@ class _Recorder:
     def _solve(self, s, before, after, x, y, slots, t, reported) -> dict:
         ctx = self.ctx
         loss, grads = probe.dense_loss_and_grads(before, x, y)
+        grads = self._accumulated(grads)
         if ctx.opt_name == "sgd":
-            eff = probe.sgd_lr(before, after, grads)
+            direction = grads
         else:
             b1, b2, eps = ctx.flavour.adam_hyper(ctx.optimizer)
-            eff = probe.adam_lr(before, after, slots[0], slots[1], t, b1, b2, eps)
+            direction = probe.adam_direction(slots[0], slots[1], t, b1, b2, eps)
+        decay = ctx.flavour.weight_decay(ctx.optimizer)
+        if decay:
+            # The scenario says which of the two LRs its verdict is about (default: the update's).
+            lr_update, lr_decay = probe.decoupled_lrs(before, after, direction, decay)
+            eff = lr_decay if getattr(ctx.scenario, "probe_term", "update") == "decay" else lr_update
+        else:
+            eff = probe.sgd_lr(before, after, direction)  # least squares of dW against -direction
         r, c = ctx.rates, ctx.change_step
         return dict(loss=loss, lr_intended=ctx.scenario.intended(r, s, c), lr_baseline=ctx.scenario.baseline(r, s, c),
                     lr_effective=eff, lr_spread=0.0, lr_reported=reported)
+
+    def _accumulated(self, grads):
+        """Under gradient accumulation, the gradient an update step applies: the mean of this
+        step's and the ones accumulated since the last update (all at the same weights, which the
+        steps between leave as they are); a step that only accumulates gets its own."""
+        k = getattr(self.ctx.optimizer, "gradient_accumulation_steps", None)
+        if not k:
+            return grads
+        held = getattr(self, "_held_grads", None)
+        total = grads if held is None else [h + g for h, g in zip(held, grads)]
+        if int(self.ctx.optimizer._iterations.numpy()) % k == 0:  # counted after the step: it updated
+            self._held_grads = None
+            return [g / k for g in total]
+        self._held_grads = total
+        return grads
 
     # --- several steps per call of fit's train function (steps_per_execution > 1) ---
     def begin_call(self, per_call: int) -> None:
@@ -471,7 +494,7 @@ class _Recorder:
         # those steps (a schedule that moves inside the call is reported at its value before it).
         self._reported = reported_lr(ctx.optimizer) if self.probe_pass else math.nan
 
-    def end_call(self, seconds: float, ref_s: float = math.nan) -> None:
+    def end_call(self, seconds: float, ref_s: float = math.nan, first: bool = True) -> None:
         ctx = self.ctx
         # Counted from the optimizer's step counter, not assumed: Keras runs fewer steps in the
         # last call of an epoch when too few batches remain.
@@ -479,7 +502,8 @@ class _Recorder:
         records = ctx.tape.last(k) if self.probe_pass else [None] * k
         for i, rec in enumerate(records):
             # Single steps inside one call cannot be timed apart: each gets an equal share.
-            row = dict(step=self.step, step_s=seconds / k, ref_s=ref_s, traces=0 if ctx.mode == "eager" else ctx.traces)
+            row = dict(step=self.step, step_s=seconds / k, ref_s=ref_s, ref_first=first,
+                       traces=0 if ctx.mode == "eager" else ctx.traces)
             if rec is not None:
                 row.update(self._solve(self.step, rec["before"], rec["after"], rec["x"], rec["y"], (rec["m"], rec["v"]),
                                        self._iterations + i + 1, self._reported))
@@ -500,13 +524,24 @@ def run_loop(ctx: Ctx, batches, sync, probe_pass: bool, ref: "Reference | None" 
         rec.begin()
         x, y = ctx.split(*batches[step])
         args = ctx.scenario.step_args(ctx, step)
-        ref_s = ref.time() if ref is not None else math.nan
+        ref_s = ref.time() if ref is not None and ref_first(step) else math.nan
         t0 = clock()
         loss = ctx.fn(x, y, *args)
         loss.numpy()
         sync()
-        rec.end(clock() - t0, ref_s)
+        seconds = clock() - t0
+        if ref is not None and not ref_first(step):
+            ref_s = ref.time()
+        rec.end(seconds, ref_s, ref_first(step))
     return rec.rows
+
+
+def ref_first(step: int) -> bool:
+    """Whether the reference step is timed before the cell's step (even steps, or calls of fit's
+    train function) or after it (odd ones): of two steps run one after the other, the first,
+    coming after other work, is the slower, so the order alternates and ``bench.timing`` takes the
+    geometric mean of the two orders' median ratios, in which that bias cancels."""
+    return step % 2 == 0
 
 
 def steps_per_call(ctx: Ctx) -> int:
@@ -528,16 +563,19 @@ def run_fit(ctx: Ctx, batches, sync, probe_pass: bool, ref: "Reference | None" =
                 rec.begin()
             else:
                 rec.begin_call(per_call)
-            self.ref_s = ref.time(per_call) if ref is not None else math.nan
+            self.first = ref_first(rec.step // per_call)
+            self.ref_s = ref.time(per_call) if ref is not None and self.first else math.nan
             self.t0 = clock()
 
         def on_train_batch_end(self, batch, logs=None):
             sync()
             seconds = clock() - self.t0
+            if ref is not None and not self.first:
+                self.ref_s = ref.time(per_call)
             if per_call == 1:
-                rec.end(seconds, self.ref_s)
+                rec.end(seconds, self.ref_s, self.first)
             else:
-                rec.end_call(seconds, self.ref_s)
+                rec.end_call(seconds, self.ref_s, self.first)
 
     with ctx.scope():
         ctx.model.compile(

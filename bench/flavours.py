@@ -76,6 +76,13 @@ class Flavour:
             return f(opt._get_hyper("beta_1")), f(opt._get_hyper("beta_2")), float(opt.epsilon)
         return f(opt.beta_1), f(opt.beta_2), float(opt.epsilon)
 
+    def weight_decay(self, opt) -> float:
+        """The decoupled weight decay the optimizer applies (0.0: none; OptimizerV2 has none)."""
+        if self.legacy_optimizers:
+            return 0.0
+        wd = getattr(opt, "weight_decay", None)
+        return float(np.asarray(wd.numpy() if hasattr(wd, "numpy") else wd)) if wd is not None else 0.0
+
     def schedule(self, initial, decay_steps, decay_rate):
         return self.keras().optimizers.schedules.ExponentialDecay(initial, decay_steps, decay_rate)
 

@@ -7,6 +7,11 @@ least squares over every weight, in float64, from values taken before and after 
 - Adam: ``dW = -lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)``, with ``t`` the iteration
   count after the step and ``m``, ``v`` the moment slots after the step. Keras 3, tf_keras and
   tf_keras's legacy Adam (the fused ``ResourceApplyAdam`` kernel) all apply this form.
+- Decoupled weight decay (AdamW): ``dW = -lr * (wd * W + u)``, ``u`` either direction above and
+  ``W`` the weights before the step; both LRs solved apart (``decoupled_lrs``).
+- Gradient accumulation (Keras 3, ``gradient_accumulation_steps=k``): only every ``k``-th step
+  updates, with the mean of the ``k`` gradients taken at the same weights; the steps between
+  leave the weights as they are (an LR of 0).
 """
 
 from __future__ import annotations
@@ -47,6 +52,21 @@ def adam_residual(before, after, m, v, t: int, beta_1: float, beta_2: float, eps
         return float("inf")
     lr = -(d @ u) / (u @ u) if u @ u else 0.0
     return float(np.linalg.norm(d + lr * u) / np.linalg.norm(d))
+
+
+def decoupled_lrs(before, after, direction, weight_decay: float) -> tuple[float, float]:
+    """LRs of a step with decoupled weight decay (AdamW, or any Keras optimizer given
+    ``weight_decay``): ``dW = -lr_d * wd * W - lr_u * u``, with ``W`` the weights before the step and
+    ``u`` the optimizer's own direction (the gradient for SGD, Adam's ``c * m / (sqrt(v) + eps)``).
+    Keras applies both with one LR; the two are solved apart, by least squares over every weight,
+    so a decay that did not follow an LR change shows. Returns ``(lr_u, lr_d)``."""
+    d = np.concatenate([np.ravel(a - b).astype(np.float64) for a, b in zip(after, before)])
+    a = np.stack([np.concatenate([np.ravel(x).astype(np.float64) for x in direction]),
+                  weight_decay * np.concatenate([np.ravel(w).astype(np.float64) for w in before])], axis=1)
+    if not np.all(np.isfinite(a)) or np.linalg.matrix_rank(a) < 2:
+        return float("nan"), float("nan")
+    (lr_u, lr_d), *_ = np.linalg.lstsq(a, -d, rcond=None)
+    return float(lr_u), float(lr_d)
 
 
 def dense_loss_and_grads(weights: list[np.ndarray], x: np.ndarray, y: np.ndarray) -> tuple[float, list[np.ndarray]]:
