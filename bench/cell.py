@@ -24,6 +24,10 @@ from bench.scenarios import Rates, Scenario
 from bench.verdict import spread
 
 clock = time.perf_counter
+#: The clock of paired ratios on the CPU: this process's CPU time, which does not run while the
+#: process waits for its core, so another process's burst of work does not land in one step of a
+#: pair and not in the other. Wall time elsewhere (a GPU's work, a multiworker step's waits).
+cpu_clock = time.process_time
 
 
 @dataclass
@@ -100,6 +104,11 @@ class Ctx:
 
     def scope(self):
         return self.dist.scope() if self.dist is not None else contextlib.nullcontext()
+
+    @property
+    def cpu_timed(self) -> bool:
+        """Whether paired ratios use this process's CPU time (``cpu_clock``) rather than wall time."""
+        return self.device == "cpu" and not isinstance(self.dist, tf.distribute.MultiWorkerMirroredStrategy)
 
     def count_trace(self) -> None:
         """Called by the train step's Python body, which runs once per trace; under a strategy it
@@ -397,9 +406,10 @@ class _Recorder:
             self._pre = dict(reported=reported_lr(ctx.optimizer),
                              before=_by_replica(ctx, ctx.model.trainable_variables))
 
-    def end(self, seconds: float, ref_s: float = math.nan, first: bool = True) -> None:
+    def end(self, seconds: float, ref_s: float = math.nan, first: bool = True, pair_s: float = math.nan) -> None:
         ctx, s = self.ctx, self.step
-        row = dict(step=s, step_s=seconds, ref_s=ref_s, ref_first=first, traces=0 if ctx.mode == "eager" else ctx.traces)
+        row = dict(step=s, step_s=seconds, pair_s=pair_s, ref_s=ref_s, ref_first=first,
+                   traces=0 if ctx.mode == "eager" else ctx.traces)
         if self.probe_pass:
             row.update(self._measure())
         self.rows.append(row)
@@ -494,7 +504,7 @@ class _Recorder:
         # those steps (a schedule that moves inside the call is reported at its value before it).
         self._reported = reported_lr(ctx.optimizer) if self.probe_pass else math.nan
 
-    def end_call(self, seconds: float, ref_s: float = math.nan, first: bool = True) -> None:
+    def end_call(self, seconds: float, ref_s: float = math.nan, first: bool = True, pair_s: float = math.nan) -> None:
         ctx = self.ctx
         # Counted from the optimizer's step counter, not assumed: Keras runs fewer steps in the
         # last call of an epoch when too few batches remain.
@@ -502,7 +512,7 @@ class _Recorder:
         records = ctx.tape.last(k) if self.probe_pass else [None] * k
         for i, rec in enumerate(records):
             # Single steps inside one call cannot be timed apart: each gets an equal share.
-            row = dict(step=self.step, step_s=seconds / k, ref_s=ref_s, ref_first=first,
+            row = dict(step=self.step, step_s=seconds / k, pair_s=pair_s / k, ref_s=ref_s, ref_first=first,
                        traces=0 if ctx.mode == "eager" else ctx.traces)
             if rec is not None:
                 row.update(self._solve(self.step, rec["before"], rec["after"], rec["x"], rec["y"], (rec["m"], rec["v"]),
@@ -525,14 +535,14 @@ def run_loop(ctx: Ctx, batches, sync, probe_pass: bool, ref: "Reference | None" 
         x, y = ctx.split(*batches[step])
         args = ctx.scenario.step_args(ctx, step)
         ref_s = ref.time() if ref is not None and ref_first(step) else math.nan
-        t0 = clock()
+        t0, c0 = clock(), cpu_clock()
         loss = ctx.fn(x, y, *args)
         loss.numpy()
         sync()
-        seconds = clock() - t0
+        seconds, cpu = clock() - t0, cpu_clock() - c0
         if ref is not None and not ref_first(step):
             ref_s = ref.time()
-        rec.end(seconds, ref_s, ref_first(step))
+        rec.end(seconds, ref_s, ref_first(step), cpu if ctx.cpu_timed else seconds)
     return rec.rows
 
 
@@ -565,17 +575,18 @@ def run_fit(ctx: Ctx, batches, sync, probe_pass: bool, ref: "Reference | None" =
                 rec.begin_call(per_call)
             self.first = ref_first(rec.step // per_call)
             self.ref_s = ref.time(per_call) if ref is not None and self.first else math.nan
-            self.t0 = clock()
+            self.t0, self.c0 = clock(), cpu_clock()
 
         def on_train_batch_end(self, batch, logs=None):
             sync()
-            seconds = clock() - self.t0
+            seconds, cpu = clock() - self.t0, cpu_clock() - self.c0
             if ref is not None and not self.first:
                 self.ref_s = ref.time(per_call)
+            pair_s = cpu if ctx.cpu_timed else seconds
             if per_call == 1:
-                rec.end(seconds, self.ref_s, self.first)
+                rec.end(seconds, self.ref_s, self.first, pair_s)
             else:
-                rec.end_call(seconds, self.ref_s, self.first)
+                rec.end_call(seconds, self.ref_s, self.first, pair_s)
 
     with ctx.scope():
         ctx.model.compile(
@@ -668,19 +679,20 @@ class Reference:
         self.sync = _sync_fn(ctx.device)
 
     def time(self, steps: int = 1) -> float:
-        """Seconds per step of ``steps`` bare steps, run now."""
+        """Seconds per step of ``steps`` bare steps, run now, on the clock of paired ratios."""
         with _placement(self.ctx):
             if self.calls % len(self.inputs) == 0:
                 for v, value in self.state:
                     v.assign(value)
             x, y = self.inputs[self.calls % len(self.inputs)]
             self.calls += 1
-            t0 = clock()
+            now = cpu_clock if self.ctx.cpu_timed else clock
+            t0 = now()
             for _ in range(steps):
                 loss = self.fn(x, y)
             loss.numpy()
             self.sync()
-            return (clock() - t0) / steps
+            return (now() - t0) / steps
 
 
 def reference_step_s(ctx: Ctx, batches, seed: int, rounds: int) -> float:

@@ -129,6 +129,8 @@ class Worker:
         env.pop("LR_BENCH_CORE", None)
         if self.core is not None:
             env["LR_BENCH_CORE"] = str(self.core)
+            # One core: NumPy's BLAS threads (the probe's) would only spin on it beside TensorFlow.
+            env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "bench.worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,

@@ -23,17 +23,43 @@ def _median_iqr(values: list[float]) -> tuple[float, float]:
     return float(np.median(values)), float(q75 - q25)
 
 
+def paired_ratio(ratios: list[float], ref_first: list[bool]) -> tuple[float, float]:
+    """The step's cost over its reference from paired ratios (step / the reference step timed right
+    beside it), and their spread.
+
+    Of two steps run one after the other, the first is the slower (it comes after other work), so
+    the reference is timed before the step at some steps and after it at others: the ratio is the
+    geometric mean of the two orders' median ratios, in which that bias cancels. The spread is the
+    IQR of every ratio once its order's bias is taken out (in log space), scaled to the ratio."""
+    logs = np.log(np.asarray(ratios, dtype=np.float64))
+    order = np.asarray(ref_first, dtype=bool)
+    ok = np.isfinite(logs)
+    groups = [logs[ok & (order == o)] for o in (True, False)]
+    groups = [g for g in groups if len(g)]
+    if not groups:
+        return float("nan"), float("nan")
+    centres = [float(np.median(g)) for g in groups]
+    centre = float(np.mean(centres))
+    residuals = np.concatenate([g - c for g, c in zip(groups, centres)])
+    q75, q25 = np.percentile(residuals, [75, 25])
+    ratio = float(np.exp(centre))
+    return ratio, float(ratio * (np.exp(q75) - np.exp(q25)))
+
+
 def summarise(step_times: list[list[float]], traces: list[list[int]], warmup: int,
-              ref_times: list[list[float]] | None = None) -> dict:
+              ref_times: list[list[float]] | None = None, ref_first: list[list[bool]] | None = None,
+              pair_times: list[list[float]] | None = None) -> dict:
     """``step_times[r][s]``: seconds of step ``s`` in repeat ``r``; ``traces`` the cumulative counts;
-    ``ref_times[r][s]``: seconds of the bare reference step timed right before that step.
+    ``ref_times[r][s]``: seconds of the bare reference step timed right beside that step, before it
+    where ``ref_first[r][s]`` and after it elsewhere; ``pair_times[r][s]``: the step on the same clock
+    as its reference (CPU time on the CPU, see ``bench.cell.cpu_clock``; default ``step_times``).
 
     The first call of each repeat (trace/compile plus one step) is reported apart; the ``warmup``
     steps after it are dropped; the rest, pooled over repeats, give the median and IQR. The step
-    ratio is the median of the steady steps' paired ratios (step / its reference step), its IQR
-    beside it: a burst of load hits a step and its reference alike, so the pairs agree where raw
-    step times do not. ``noisy`` says the paired ratios disagree (IQR over ``NOISY_IQR`` of their
-    median); without references, that the step times do.
+    ratio comes from the steady steps' paired ratios (``paired_ratio``), its spread beside it: a
+    burst of load hits a step and its reference alike, so the pairs agree where raw step times do
+    not. ``noisy`` says the paired ratios disagree (spread over ``NOISY_IQR`` of the ratio); without
+    references, that the step times do.
 
     A step during which the tracing count grew, after the first call, is a retrace: its time above
     the median of the steps that did not retrace is its cost, summed per repeat and averaged over
@@ -54,8 +80,10 @@ def summarise(step_times: list[list[float]], traces: list[list[int]], warmup: in
         retrace_s=float(np.mean(per_repeat)) if per_repeat else 0.0,
     )
     if ref_times is not None:
-        ratios = [[s / r if r > 0 else float("nan") for s, r in zip(t, rt)] for t, rt in zip(step_times, ref_times)]
-        ratio, ratio_iqr = _median_iqr(_steady(ratios, warmup))
+        pairs = pair_times if pair_times is not None else step_times
+        ratios = [[s / r if r > 0 else float("nan") for s, r in zip(t, rt)] for t, rt in zip(pairs, ref_times)]
+        orders = ref_first if ref_first is not None else [[True] * len(t) for t in step_times]
+        ratio, ratio_iqr = paired_ratio(_steady(ratios, warmup), _steady(orders, warmup))
         out.update(reference_s=_median_iqr(_steady(ref_times, warmup))[0], step_ratio=ratio, step_ratio_iqr=ratio_iqr,
                    noisy=bool(np.isfinite(ratio_iqr)) and ratio_iqr > NOISY_IQR * ratio)
     return out

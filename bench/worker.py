@@ -172,7 +172,7 @@ class CellRunner:
         batches = self.batches(spec)
         ref = self.reference(spec, batches)
         scenario = REGISTRY[spec["scenario"]]
-        step_rows, times, refs, traces, errors = [], [], [], [], []
+        step_rows, times, paired, refs, orders, traces, errors = [], [], [], [], [], [], []
         for r in range(spec["repeats"]):
             # One pass measures the LRs and times the steps: the probe reads weights and slots
             # outside the clock. Only where the probe must record inside the train step (several
@@ -187,12 +187,14 @@ class CellRunner:
                 timed = cell.run_repeat(timed_ctx, batches, spec["seed"] + r, False, ref)
                 errors.append(timed_ctx.error)
                 for s, t in zip(rows, timed):
-                    s.update(step_s=t["step_s"], ref_s=t["ref_s"], traces=t["traces"])
+                    s.update({k: t[k] for k in ("step_s", "pair_s", "ref_s", "ref_first", "traces")})
             for s in rows:
                 s.update({k: row[k] for k in KEY}, repeat=r)
             step_rows += rows
             times.append([s["step_s"] for s in rows])
+            paired.append([s["pair_s"] for s in rows])
             refs.append([s["ref_s"] for s in rows])
+            orders.append([s["ref_first"] for s in rows])
             traces.append([s["traces"] for s in rows])
         raised = next((e for e in errors if e), "")
         row.update(
@@ -201,7 +203,7 @@ class CellRunner:
             **judge(spec, step_rows, raised),
             error=raised,
             traces=max(t[-1] for t in traces) if traces and traces[0] else 0,
-            **timing.summarise(times, traces, spec["warmup"], refs),
+            **timing.summarise(times, traces, spec["warmup"], refs, orders, paired),
         )
         return {"cell": row, "steps": step_rows}
 
