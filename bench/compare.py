@@ -10,8 +10,8 @@ What fails (exit 1):
 - its tracing count grew (fewer traces is reported, not failed);
 - its verdict changed or ``reported_ok`` flipped, in either direction: the baseline is what the
   project documents, so a change of behaviour is refreshed into it on purpose, not waved through;
-- its step ratio grew by more than ``max_slowdown`` plus the relative IQR of the paired ratios in
-  both runs (a cell whose timing is spread wide needs a bigger jump to count), and so did its step time
+- its step ratio grew by more than ``max_slowdown`` plus two standard errors of the difference of
+  the two runs' medians of paired ratios (a cell whose timing is spread wide needs a bigger jump), and so did its step time
   against the run's overall change in speed (so one reference loop timed during a burst of load
   does not fail its cells); a cell either run flags ``noisy`` is listed, never failed, on its ratio.
 
@@ -134,12 +134,24 @@ def machine_speed(b_rows: dict, c_rows: dict) -> float | None:
     return float(np.median(changes)) if len(changes) >= MIN_CELLS_FOR_SPEED else None
 
 
-def _relative_spread(row: dict) -> float:
-    """The ratio's IQR over the ratio (paired timing), or for a folder written before it the step
-    time's IQR over its median; 0 when neither is known."""
+def _steady_pairs(row: dict) -> int:
+    """About how many paired ratios a cell's ratio is the median of: its steady steps, the first
+    call and the warm-up (the profiles' ``min(5, steps // 4)``) left out, over its repeats."""
+    steps, repeats = _num(row["steps"]), _num(row["repeats"])
+    if not (steps > 0 and repeats > 0):
+        return 1
+    return max(1, int(repeats) * (int(steps) - 1 - min(5, int(steps) // 4)))
+
+
+def _uncertainty(row: dict) -> float:
+    """How far the cell's ratio may move between clean runs, relative to it.
+
+    Paired timing (``step_ratio_iqr`` present): the standard error of a median of ``n`` paired
+    ratios, ``1.2533 · σ / √n`` with ``σ = IQR / 1.349``. A folder from before it: the step time's
+    relative IQR, as then (one reference loop timed apart gave no better estimate)."""
     ratio, ratio_iqr = _num(row["step_ratio"]), _num(row.get("step_ratio_iqr"))
     if ratio > 0 and ratio_iqr >= 0:
-        return ratio_iqr / ratio
+        return 1.2533 * ratio_iqr / 1.349 / math.sqrt(_steady_pairs(row)) / ratio
     median, iqr = _num(row["step_s_median"]), _num(row["step_s_iqr"])
     return iqr / median if median > 0 and iqr >= 0 else 0.0
 
@@ -147,9 +159,9 @@ def _relative_spread(row: dict) -> float:
 def ratio_difference(base: dict, cur: dict, max_slowdown: float, speed: float | None = None) -> tuple[bool, str] | None:
     """(regression?, note) when the step ratio grew past ``max_slowdown``; None when it did not.
 
-    The allowance is widened by each run's relative spread of the ratio (``step_ratio_iqr /
-    step_ratio``; for folders from before paired timing, ``step_s_iqr / step_s_median``): a ratio
-    whose paired measurements disagree moves more between runs without anything having changed.
+    The allowance is widened by how far each run's ratio may move without anything having
+    changed (``_uncertainty``): two standard errors of the difference of two paired medians, or,
+    for folders from before paired timing, the sum of the step times' relative IQRs.
     With ``speed`` (see ``machine_speed``) the cell's own step time, scaled by it, must have grown
     past the same allowance too: a ratio that jumps while the step holds still is its reference
     loop caught in a burst of load, not a slower step.
@@ -160,13 +172,16 @@ def ratio_difference(base: dict, cur: dict, max_slowdown: float, speed: float | 
     growth = rc / rb - 1
     if growth <= max_slowdown:
         return None
-    spread = sum(_relative_spread(r) for r in (base, cur))
-    allowed = max_slowdown + spread
+    paired = all(_num(r.get("step_ratio_iqr")) >= 0 for r in (base, cur))
+    u = [_uncertainty(r) for r in (base, cur)]
+    # two standard errors of the difference where both ratios are paired medians; else the sum
+    # of the relative IQRs, as for folders from before paired timing
+    allowed = max_slowdown + (2 * math.hypot(*u) if paired else sum(u))
     text = f"+{growth:.0%} (allowed {allowed:.0%}"
     if _flag(base["noisy"]) or _flag(cur["noisy"]):
         return False, text + "; noisy timing, not gated)"
     if growth <= allowed:
-        return False, text + " with the IQR; within noise)"
+        return False, text + " with its uncertainty; within noise)"
     sb, sc = _num(base["step_s_median"]), _num(cur["step_s_median"])
     if speed and sb > 0 and sc > 0 and sc / sb / speed - 1 <= allowed:
         return False, text + f"; the step itself {sc / sb / speed - 1:+.0%} against the run: the reference moved)"
