@@ -211,3 +211,56 @@ def test_decoupled_lrs_recovers_both_rates_of_a_numpy_adamw_step():
     after = [(a - 2e-3 * 0.004 * a - 1e-3 * d).astype(np.float32) for a, d in zip(w, u)]
     lr_u, lr_d = probe.decoupled_lrs(w, after, u, 0.004)
     assert lr_u == pytest.approx(1e-3, rel=1e-4) and lr_d == pytest.approx(2e-3, rel=1e-3)
+
+
+def state_across_the_change(flavour: str) -> dict:
+    """Optimizer step count and Adam's first moment (sum of |m| over the first kernel) right
+    before and right after each recompile scenario's change statement, in one fit cell apiece.
+    Runs in a process whose Keras is the flavour's (TF_USE_LEGACY_KERAS set by the caller)."""
+    from bench import cell
+    from bench.data import dataset
+    from bench.flavours import FLAVOURS
+
+    x, y = dataset(STEPS * 32, 0, None)
+    batches = cell.make_batches(x, y, STEPS, 32)
+    out = {}
+    for sid in ("recompile-new-optimizer", "recompile-same-optimizer"):
+        seen = out[sid] = {}
+
+        def state(c):
+            m, _ = c.flavour.adam_slots(c.optimizer, c.model.trainable_variables)
+            return [cell._iterations(c.optimizer), float(np.abs(m[0]).sum())]
+
+        class Spied(type(REGISTRY[sid])):
+            def change(self, ctx):
+                seen["before"] = state(ctx)
+                super().change(ctx)
+                seen["after"] = state(ctx)
+
+        ctx = cell.Ctx(Spied(), FLAVOURS[flavour], "fit", "function", "cpu", "adam", Rates.for_optimizer("adam"),
+                       STEPS // 2, STEPS)
+        cell.run_repeat(ctx, batches, 0, True)
+    return out
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_recompiling_with_a_new_optimizer_resets_its_state(flavour):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    if flavour != "keras3":
+        env["TF_USE_LEGACY_KERAS"] = "1"
+    code = f"import json; from tests.test_scenarios_field import state_across_the_change as s; print(json.dumps(s({flavour!r})))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    change = STEPS // 2
+    new, same = got["recompile-new-optimizer"], got["recompile-same-optimizer"]
+    assert new["before"][0] == same["before"][0] == change and new["before"][1] > 0
+    # A new optimizer object starts over: step count and moments at zero (the user asked for a
+    # new LR, not for that); the same object recompiled keeps both.
+    assert new["after"] == [0, 0.0]
+    assert same["after"] == same["before"]
