@@ -26,7 +26,7 @@ class _Accumulating(Scenario):
 
 @register
 class GradAccumSchedule(_Accumulating):
-    """`gradient_accumulation_steps=2` with an `ExponentialDecay` schedule (Keras 3 only)."""
+    """`gradient_accumulation_steps=2` with an `ExponentialDecay` schedule (Keras 3 only: tf_keras has no such argument)."""
 
     id = "grad-accum-schedule"
     rank = 53
@@ -43,7 +43,7 @@ class GradAccumSchedule(_Accumulating):
 
 @register
 class GradAccumAssign(_Accumulating):
-    """`gradient_accumulation_steps=2`, `learning_rate.assign(new)` at the change step (Keras 3 only)."""
+    """`gradient_accumulation_steps=2`, `learning_rate.assign(new)` at the change step (Keras 3 only: tf_keras has no such argument)."""
 
     id = "grad-accum-assign"
     rank = 54
