@@ -24,9 +24,10 @@ import pytest
 @pytest.fixture
 def effective_lr():
     """``effective_lr(model, optimizer, step_fn, batch) -> float``: runs ``step_fn(*batch)`` once
-    and returns the learning rate that step applied, solved from the weights (SGD, Adam, AdamW).
-    Call it before ``step_fn`` is first traced: what it measures is taken by a hook on the
-    optimizer call inside the step."""
+    and returns the learning rate that step applied, solved by replaying it (any optimizer whose
+    update is affine in its LR; the model and optimizer may be unbuilt). Call it before ``step_fn``
+    is first traced: the replay is added by a hook on the optimizer call inside the step. Raises
+    ``RuntimeError`` naming why when the step cannot be measured."""
     from bench.watch import measure_step
 
     return measure_step

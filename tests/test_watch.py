@@ -258,3 +258,12 @@ def test_max_traces_fixture_catches_a_python_float(max_traces):
     step(x[:32], y[:32], 0.01)
     with pytest.raises(watch.RetraceError, match=r"traced 2 times .* lr=0\.005 \(Python float\)"):
         step(x[32:], y[32:], 0.005)
+
+
+def test_effective_lr_fixture_on_an_unbuilt_model(effective_lr):
+    x, y = _data(1)
+    keras.utils.set_random_seed(0)
+    model, optimizer = keras.Sequential([keras.layers.Dense(10, activation="softmax")]), keras.optimizers.Adam(0.0123)
+    got = effective_lr(model, optimizer, _loop(model, optimizer, "function"), (x, y))
+    assert got == pytest.approx(0.0123, rel=1e-4)
+    assert model.built and optimizer.built  # built by the step itself, as without the fixture

@@ -50,7 +50,7 @@ def test_page_has_the_promised_sections():
 def test_each_block_prints_what_the_page_shows(page_run):
     _, printed = page_run
     shown = [(got, want) for got, want in printed if want is not None]
-    assert len(shown) == 4
+    assert len(shown) == 5
     for got, want in shown:
         assert got == want
 

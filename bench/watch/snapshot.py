@@ -6,7 +6,9 @@ is traced it adds, behind a flag: before the update, a copy of the weights and o
 variable of the optimizer; after it, the replay and its solve (``bench.watch.replay``), written
 to one small result vector that Python reads after the step. The flag is a variable the monitor
 sets between steps: a step traced inside a watch that has ended never copies again, and an
-unarmed step pays for two ``tf.cond`` on a false flag.
+unarmed step pays for two ``tf.cond`` on a false flag. The flag is a budget of steps to measure
+that each replay lowers by one, so a single measured step costs Python one assignment, and
+measuring every step none.
 
 Copies are kept in variables of the source's own shape and dtype, so the replay starts from
 bit-identical values. They are made eagerly between steps whenever the variables already exist;
@@ -29,7 +31,7 @@ class Snapshots:
     def __init__(self, opt):
         self.opt = opt
         with tf.init_scope():
-            self.armed = tf.Variable(False, trainable=False, name="lr_watch_armed")
+            self.armed = tf.Variable(0, dtype=tf.int64, trainable=False, name="lr_watch_armed")
             self.count = tf.Variable(0, dtype=tf.int64, trainable=False, name="lr_watch_count")
             self.rate = tf.Variable(1.0, dtype=tf.float32, trainable=False, name="lr_watch_rate")
             self.lr_seen = tf.Variable(np.nan, dtype=tf.float32, trainable=False, name="lr_watch_lr_seen")
@@ -89,7 +91,7 @@ class Snapshots:
         if self._hooked:
             self.opt.__dict__.pop(self._hooked, None)
             self._hooked = None
-        self.armed.assign(False)
+        self.armed.assign(0)
 
     def _around(self, grads, variables, update, apply):
         """At trace time (or at each eager call): the update, with the armed copy and replay around it."""
@@ -121,15 +123,17 @@ class Snapshots:
             return tf.constant(True)
 
         def replay():
+            self.armed.assign_sub(1)
             count = self.count.assign_add(1)
             lr_before = self.lr_seen.read_value() if lr_now is not None else tf.constant(np.nan, tf.float32)
             self.result.assign(replay_ops(self.opt, apply, grads, variables, state, before, state_before, self.rate,
                                           count, lr_before))
             return tf.constant(True)
 
-        tf.cond(self.armed, copy, lambda: tf.constant(False))
+        armed = self.armed.read_value() > 0
+        tf.cond(armed, copy, lambda: tf.constant(False))
         result = update()
-        tf.cond(self.armed, replay, lambda: tf.constant(False))
+        tf.cond(armed, replay, lambda: tf.constant(False))
         return result
 
     # -- between steps ---------------------------------------------------------------------------

@@ -87,9 +87,10 @@ class Watcher:
         self._set_flag(False)
 
     def _set_flag(self, on: bool) -> None:
-        """The armed flag the traced step reads; assigned only when it changes."""
+        """The budget of steps to measure that the traced step reads: one step, or all of them at
+        every=1; assigned only when it changes (each replay lowers it by one)."""
         if self.snaps is not None and self._flag != on:
-            self.snaps.armed.assign(on)
+            self.snaps.armed.assign((2**62 if self.every == 1 else 1) if on else 0)
             self._flag = on
 
     # -- set-up ----------------------------------------------------------------------------------
@@ -154,10 +155,13 @@ class Watcher:
             return None
         self._armed = False
         try:
-            if self._calls % self.every != 0:  # the next step is not measured
-                self._set_flag(False)
             result = _solved(self.snaps.read(), self.opt)
             fresh, self._count = result.count != self._count, result.count
+            if self.every > 1:
+                if fresh:
+                    self._flag = False  # the replay spent its budget of one step
+                else:
+                    self._set_flag(False)
             if not fresh:
                 if not self.snaps.traced:
                     self._unhooked()
