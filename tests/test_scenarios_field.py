@@ -24,7 +24,7 @@ PLAIN = ("restart-by-iterations", "ctor-lr-kwarg", "ctor-decay-kwarg", "callable
          "restore-lr-checkpoint", "recompile-new-optimizer", "recompile-same-optimizer", "resume-checkpoint",
          "resume-load-weights")
 EXTENDED = ("adamw-assign", "adamw-decay-assign", "grad-accum-schedule", "grad-accum-assign", "mixed-assign-outer",
-            "mixed-assign-inner", "mixed-set-outer", "mixed-set-inner", "optimizer-reassign")
+            "mixed-assign-inner", "mixed-set-outer", "mixed-set-inner", "mixed-bfloat16-assign", "optimizer-reassign")
 FLAVOURS = ("keras3", "tf_keras", "tf_keras_legacy")
 STEPS = 6  # change before step 3
 
@@ -180,7 +180,8 @@ def _known_lr_error(cells, steps, scenario):
 
 
 @pytest.mark.parametrize("scenario", ["adamw-assign", "adamw-decay-assign", "grad-accum-assign", "mixed-assign-outer",
-                                      "mixed-assign-inner", "mixed-set-outer", "mixed-set-inner"])
+                                      "mixed-assign-inner", "mixed-set-outer", "mixed-set-inner",
+                                      "mixed-bfloat16-assign"])
 def test_extended_probes_recover_the_lr_set_in_every_mode(extended, scenario):
     _, cells, steps = extended
     errors = _known_lr_error(cells, steps, scenario)

@@ -66,3 +66,19 @@ class MixedSetInner(_Mixed):
 
     def change(self, ctx):
         ctx.optimizer.learning_rate = ctx.rates.new
+
+
+@register
+class MixedBfloat16Assign(Scenario):
+    """`mixed_bfloat16` (no LossScaleOptimizer: loop and fit alike): `learning_rate.assign(new)` (Adam)."""
+
+    id = "mixed-bfloat16-assign"
+    rank = 59
+    optimizers = ("adam",)
+    dtype_policy = "mixed_bfloat16"
+
+    def change(self, ctx):
+        ctx.optimizer.learning_rate.assign(ctx.rates.new)
+
+    def intended(self, r, step, change):
+        return r.switched(step, change)
