@@ -181,7 +181,7 @@ def test_each_step_sees_its_own_batch():
 def test_timing_pass_is_unprobed_and_keeps_one_row_per_step():
     ctx, rows = _run(PER_CALL, "function", "sgd", probe_pass=False)
     assert ctx.tape is None and len(rows) == STEPS
-    assert all(set(r) == {"step", "step_s", "ref_s", "traces"} for r in rows)
+    assert all(set(r) == {"step", "step_s", "pair_s", "ref_s", "ref_first", "traces"} for r in rows)
     assert np.isnan([r["ref_s"] for r in rows]).all()  # no reference step was asked for
     df = pd.DataFrame(rows)
     # a call's time is shared equally by its steps
