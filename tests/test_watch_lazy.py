@@ -73,6 +73,11 @@ def test_subclassed_model_in_a_custom_loop_from_its_first_step(mode):
     np.testing.assert_allclose([r["lr_effective"] for r in w.records], LRS, rtol=1e-4)
 
 
+def _unnamed(error) -> str:
+    """The error's first sentence without the numbered layer names, which differ from run to run."""
+    return re.sub(r"(sequential|dense)(_\d+)?", r"\1", str(error).split(".")[0])
+
+
 def test_unfreezing_fails_or_runs_the_same_with_and_without_the_monitor():
     x, y = _xy()
 
@@ -89,12 +94,46 @@ def test_unfreezing_fails_or_runs_the_same_with_and_without_the_monitor():
         try:
             model.fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=callbacks)
         except ValueError as e:
-            return re.sub(r"sequential(_\d+)?", "sequential", str(e).split(".")[0])  # the model's name differs
+            return _unnamed(e)
         return "ran"
 
     bare = run([])
     assert bare.startswith("Unknown variable")
     assert run([watch.EffectiveLRMonitor()]) == bare
+
+
+def test_a_loop_that_unfreezes_fails_alike_with_the_watch():
+    """The step first trains the head only, then everything: Keras 3's optimizer, built on the
+    head, refuses the base's variables. The watch must not have built it on everything."""
+    x, y = _xy()
+
+    def run(watched):
+        keras.utils.set_random_seed(0)
+        base, head = keras.layers.Dense(4), keras.layers.Dense(1)
+        model = keras.Sequential([keras.Input((5,)), base, head])
+        opt = keras.optimizers.SGD(0.1)
+
+        def step(variables):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean((model(x) - y) ** 2)
+            opt.apply_gradients(zip(tape.gradient(loss, variables), variables))
+
+        w = watch.watch_lr(model, opt) if watched else None
+        try:
+            if w is not None:
+                w.__enter__()
+            step(head.trainable_variables)
+            step(model.trainable_variables)  # unfrozen
+            return "ran"
+        except ValueError as e:
+            return _unnamed(e)
+        finally:
+            if w is not None:
+                w.__exit__(None, None, None)
+
+    bare = run(False)
+    assert bare.startswith("Unknown variable")
+    assert run(True) == bare
 
 
 def test_a_step_traced_inside_an_ended_watch_copies_nothing():
