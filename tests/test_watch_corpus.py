@@ -6,8 +6,8 @@ import importlib
 
 import pytest
 
-pytest.importorskip("tensorflow")
-pytest.importorskip("keras")
+import tensorflow  # noqa: E402,F401  required: a broken install fails here, not skips
+import keras  # noqa: E402,F401  required: a broken install fails here, not skips
 
 VERDICTS = {
     "mnist_convnet": "measured, as reported: 0.001",

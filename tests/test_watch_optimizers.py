@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("tensorflow")
-pytest.importorskip("tf_keras")
+import tensorflow  # noqa: E402,F401  required: a broken install fails here, not skips
+import tf_keras  # noqa: E402,F401  required: a broken install fails here, not skips
 
 from tests.watch_corpus import optimizer_table  # noqa: E402
 

@@ -17,8 +17,8 @@ import time
 import numpy as np
 import pytest
 
-tf = pytest.importorskip("tensorflow")
-keras = pytest.importorskip("keras")
+import tensorflow as tf  # noqa: E402  required: a broken install fails here, not skips
+import keras  # noqa: E402
 
 from bench.watch import EffectiveLRMonitor  # noqa: E402
 
