@@ -30,13 +30,28 @@ STEPS = {"dense": 100, "transformer": 40}
 
 
 class StepClock(keras.callbacks.Callback):
-    """Mean seconds per step after warm-up, between batch ends."""
+    """Mean seconds per step after warm-up, between batch ends; with a monitor (which runs
+    before it), also which steps the monitor measured."""
+
+    def __init__(self, monitor=None):
+        super().__init__()
+        self.monitor = monitor
 
     def on_train_begin(self, logs=None):
-        self.ends = []
+        self.ends, self.measured = [], []
+        self._records = len(self.monitor.records) if self.monitor is not None else 0
 
     def on_train_batch_end(self, batch, logs=None):
         self.ends.append(time.perf_counter())
+        if self.monitor is not None:
+            self.measured.append(len(self.monitor.records) > self._records)
+            self._records = len(self.monitor.records)
+
+    def split_s(self):
+        """Median seconds of the measured steps and of the others, after warm-up."""
+        d = np.diff(self.ends)[WARMUP:]
+        m = np.array(self.measured[1:])[WARMUP:]
+        return float(np.median(d[m])) if m.any() else float("nan"), float(np.median(d[~m]))
 
     def mean_step_s(self):
         return (self.ends[-1] - self.ends[WARMUP]) / (len(self.ends) - 1 - WARMUP)
@@ -92,14 +107,22 @@ def test_monitor_overhead(benchmark, figures, step, every):
     model, x, y = (_dense if step == "dense" else _transformer)(STEPS[step])
     monitor = EffectiveLRMonitor(every=every)
     times = {"bare": [], "monitor": []}
+    split = []  # per monitored fit: median measured step, median other step
 
     def fit(kind):
-        clock = StepClock()
+        clock = StepClock(monitor if kind == "monitor" else None)
         extra = [monitor] if kind == "monitor" else []
         model.fit(x, y, batch_size=32, epochs=1, shuffle=False, verbose=0, callbacks=[*extra, clock])
+        if kind == "monitor":
+            split.append(clock.split_s())
+        else:
+            split_bare.append(float(np.median(np.diff(clock.ends)[WARMUP:])))
         return clock.mean_step_s()
 
+    split_bare = []
+
     fit("bare"), fit("monitor")  # tracing, off the clock
+    split.clear(), split_bare.clear()
 
     def one_round():
         order = ["bare", "monitor"] if len(times["bare"]) % 2 == 0 else ["monitor", "bare"]
@@ -111,8 +134,15 @@ def test_monitor_overhead(benchmark, figures, step, every):
     ratios = np.array(times["monitor"]) / np.array(times["bare"])
     q1, median, q3 = (float(q) for q in np.percentile(ratios, [25, 50, 75]))
     measured = len(monitor.records)
+    # Inside the monitored fits: a measured step and an unmeasured one, each against the bare fit's
+    # median step of the same round (less exposed to load drifts between fits than the means).
+    bare_med = np.array(split_bare)
+    on = float(np.nanmedian(np.array([m for m, _ in split]) / bare_med))
+    off = float(np.nanmedian(np.array([o for _, o in split]) / bare_med)) if every > 1 else float("nan")
     benchmark.extra_info.update(step=step, every=every, bare_step_s=times["bare"], monitor_step_s=times["monitor"],
-                                ratios=ratios.tolist(), median_ratio=median, iqr=[q1, q3], records=measured)
+                                ratios=ratios.tolist(), median_ratio=median, iqr=[q1, q3], records=measured,
+                                measured_step_ratio=on, unmeasured_step_ratio=off)
     figures.append(f"EffectiveLRMonitor every={every}, {step} step (keras3 fit): bare "
                    f"{np.median(times['bare']) * 1e3:.2f} ms/step, overhead {median - 1:+.1%} (IQR {q1 - 1:+.1%} to "
-                   f"{q3 - 1:+.1%}, median of {ROUNDS[step]} paired rounds; {measured} steps measured) {_label()}".rstrip())
+                   f"{q3 - 1:+.1%}, median of {ROUNDS[step]} paired rounds; {measured} steps measured); median step against bare: measured {on - 1:+.0%}, "
+                   f"unmeasured {'n/a' if every == 1 else format(off - 1, '+.1%')} {_label()}".rstrip())
