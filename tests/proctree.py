@@ -17,7 +17,7 @@ import time
 import uuid
 from pathlib import Path
 
-from bench import netns
+from bench.procs import netns
 
 
 def tagged_env(**extra) -> tuple[dict, str]:

@@ -291,11 +291,9 @@ def writes_lr(fn: ast.AST) -> bool:
     for node in ast.walk(fn):
         if isinstance(node, ast.Assign) and any(isinstance(t, ast.Attribute) and t.attr in LR_ATTRS for t in node.targets):
             return True
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            f = node.func
-            if f.attr == "assign" and isinstance(f.value, ast.Attribute) and f.value.attr in LR_ATTRS:
-                return True
-            if f.attr == "set_value" and node.args and isinstance(node.args[0], ast.Attribute) \
-                    and node.args[0].attr in LR_ATTRS:
-                return True
+        f = node.func if isinstance(node, ast.Call) else None
+        if isinstance(f, ast.Attribute) and (f.attr == "assign" and isinstance(f.value, ast.Attribute) and f.value.attr in LR_ATTRS
+                                             or f.attr == "set_value" and node.args and isinstance(node.args[0], ast.Attribute)
+                                             and node.args[0].attr in LR_ATTRS):
+            return True
     return False

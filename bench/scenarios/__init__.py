@@ -4,7 +4,7 @@ A scenario is a small class in its own module in this package. Its docstring's f
 description in ``lr-bench list`` and its caption in the lessons; its class attributes declare the
 axes it applies to; ``baseline`` and ``intended`` give the LR trajectory without the change and the
 one its author meant, as plain NumPy so verdicts are checked against an independent reference.
-Nothing imports TensorFlow here: hooks receive a ``ctx`` (see ``bench.cell``) at run time.
+Nothing imports TensorFlow here: hooks receive a ``ctx`` (``bench.measure.context.Ctx``) at run time.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import os
 import pkgutil
 from dataclasses import dataclass
 
-from bench.config import APIS, BASE_LR, CHANGE_FACTOR, MODES, OPTIMIZERS, STRATEGIES
+from bench.core.config import APIS, BASE_LR, CHANGE_FACTOR, MODES, OPTIMIZERS, STRATEGIES
 
 REGISTRY: dict[str, "Scenario"] = {}
 

@@ -38,7 +38,7 @@ class ResumeCheckpoint(_Resume):
         with folder(self.id) as d:
             tf.train.CheckpointManager(checkpoint(ctx, ctx.model, ctx.optimizer), d, max_to_keep=1).save()
             if ctx.api == "loop":
-                from bench.cell import build_model
+                from bench.measure.build import build_model
 
                 ctx.model = build_model(ctx)
                 use(ctx, fresh_optimizer(ctx, ctx.rates.schedule.build(ctx)))

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench import compare
+from bench.analysis import compare
 
 ROOT = Path(__file__).resolve().parents[2]
 IDENTICAL = ("static", "assign", "attr-set", "schedule-decay")

@@ -3,8 +3,8 @@
 Printed, never asserted: the machine is shared and its timings swing between runs.
 
 - Harness overhead: the steady step timed as the matrix's timing pass times it (the clock around
-  one call plus forcing the loss, ``bench.cell.run_repeat``) over the bare loop of the same
-  compiled static step (``bench.cell.reference_step_s``), in interleaved rounds of one process so
+  one call plus forcing the loss, ``bench.measure.passes.run_repeat``) over the bare loop of the same
+  compiled static step (``bench.measure.reference.reference_step_s``), in interleaved rounds of one process so
   both see the same machine; the target is at most 2 %.
 - Quick profile: ``lr-bench run --profile quick --flavours keras3`` end to end, target 60 s on two
   cores, with the same overhead read off its static loop cells (their ``step_ratio``).
@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench import timing
-from bench.config import Config
-from bench.flavours import FLAVOURS
+from bench.core import timing
+from bench.core.config import Config
+from bench.core.flavours import FLAVOURS
 from bench.scenarios import REGISTRY, Rates
 
 QUICK = Config(profile="quick").resolved()
@@ -38,20 +38,21 @@ def _spread(values) -> str:
 
 @pytest.mark.parametrize("mode", ["function", "xla"])
 def test_harness_overhead(benchmark, figures, mode):
-    from bench import cell, data
+    from bench.core import data
+    from bench.measure import build, context, passes, reference
 
     x, y = data.dataset(STEPS * QUICK.batch_size, QUICK.seed, None)
-    batches = cell.make_batches(x, y, STEPS, QUICK.batch_size)
+    batches = build.make_batches(x, y, STEPS, QUICK.batch_size)
     rates = Rates.for_optimizer("adam")
     harness, bare = [], []
 
     def one_round():
-        ctx = cell.Ctx(REGISTRY["static"], FLAVOURS["keras3"], "loop", mode, "cpu", "adam", rates, STEPS // 2, STEPS)
-        rows = cell.run_repeat(ctx, batches, QUICK.seed, probe_pass=False)
+        ctx = context.Ctx(REGISTRY["static"], FLAVOURS["keras3"], "loop", mode, "cpu", "adam", rates, STEPS // 2, STEPS)
+        rows = passes.run_repeat(ctx, batches, QUICK.seed, probe_pass=False)
         stats = timing.summarise([[r["step_s"] for r in rows]], [[r["traces"] for r in rows]], QUICK.warmup)
         harness.append(stats["step_s_median"])
-        ctx = cell.Ctx(REGISTRY["static"], FLAVOURS["keras3"], "loop", mode, "cpu", "adam", rates, STEPS // 2, STEPS)
-        bare.append(cell.reference_step_s(ctx, batches, QUICK.seed, rounds=3))
+        ctx = context.Ctx(REGISTRY["static"], FLAVOURS["keras3"], "loop", mode, "cpu", "adam", rates, STEPS // 2, STEPS)
+        bare.append(reference.reference_step_s(ctx, batches, QUICK.seed, rounds=3))
 
     benchmark.group = "harness overhead"
     benchmark.pedantic(one_round, rounds=OVERHEAD_ROUNDS, warmup_rounds=1)

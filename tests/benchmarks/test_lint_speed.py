@@ -3,7 +3,7 @@
 Run as a user runs it, in a fresh interpreter each round (start-up included). The target is under
 2 s on two cores; the best round and the median are printed, never asserted (the machine is
 shared). The run also reports the findings in the lessons' fixed snippets, which must be none
-(``tests/test_lint_lessons.py`` checks each snippet on its own).
+(``tests/lint/test_lessons.py`` checks each snippet on its own).
 """
 
 import json
@@ -29,7 +29,7 @@ def _fixed_snippet_findings() -> tuple[int, int]:
     from bench.lint.config import Options
 
     total = count = 0
-    for lesson in sorted((ROOT / "lessons" / "src").glob("*.md")):
+    for lesson in sorted((ROOT / "bench" / "lessons" / "src").glob("*.md")):
         blocks = sources.markdown_blocks(lesson.read_text())
         setup = sum((b for info, _, b in blocks if "setup" in info.split()), [])
         for info, _, body in blocks:
@@ -44,7 +44,7 @@ def test_lint_speed_over_lessons_and_tests(benchmark, figures):
 
     def one():
         t = time.perf_counter()
-        proc = _lint("lessons/src", "tests", "--target", "keras3", "--format", "json")
+        proc = _lint("bench/lessons/src", "tests", "--target", "keras3", "--format", "json")
         walls.append(time.perf_counter() - t)
         assert proc.returncode in (0, 1), proc.stderr
         return proc
@@ -55,6 +55,6 @@ def test_lint_speed_over_lessons_and_tests(benchmark, figures):
     files = len({f["path"] for f in findings})
     false_positives, fixed = _fixed_snippet_findings()
     benchmark.extra_info.update(wall_s=walls, findings=len(findings), fixed_snippet_findings=false_positives)
-    figures.append(f"lr-bench lint lessons/src tests: best {min(walls):.2f} s, median {statistics.median(walls):.2f} s "
+    figures.append(f"lr-bench lint bench/lessons/src tests: best {min(walls):.2f} s, median {statistics.median(walls):.2f} s "
                    f"over {ROUNDS} cold runs (target < {TARGET_S:.0f} s); {len(findings)} findings in {files} files; "
                    f"{false_positives} findings in the {fixed} fixed snippets")

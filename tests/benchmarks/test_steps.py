@@ -2,11 +2,11 @@
 
 Each group holds one scenario and the ``static`` step measured right before it in the same run,
 so the saved JSON compares them side by side whatever the machine's speed that minute. The step
-is the cell's own (``bench.cell``): the scenario's Python hook runs in pedantic's ``setup``, outside
+is the cell's own (``bench.measure``): the scenario's Python hook runs in pedantic's ``setup``, outside
 the clock, and the clock stops after the loss is forced, as in the matrix's timing pass. Keras 3,
 Adam, CPU: the legacy flavours need ``TF_USE_LEGACY_KERAS`` set before TensorFlow is imported, which
 a pytest process cannot do for one test. Each benchmark also records the tracing count it saw and
-the verdict of the same cell run the matrix's way (``bench.worker.CellRunner``), and fails when that
+the verdict of the same cell run the matrix's way (``bench.measure.cells.CellRunner``), and fails when that
 cell is not ``ok`` or when the benchmarked step raised where the cell did not (or the other way):
 a step that errors must not be timed unnoticed.
 """
@@ -15,7 +15,7 @@ import itertools
 
 import pytest
 
-from bench.config import Config
+from bench.core.config import Config
 from bench.scenarios import REGISTRY
 
 FLAVOUR, OPTIMIZER, DEVICE = "keras3", "adam", "cpu"
@@ -42,14 +42,14 @@ PARAMS = list(_params())
 
 @pytest.fixture(scope="session")
 def tf_cell():
-    from bench import cell
+    from bench.measure import build
 
-    return cell
+    return build
 
 
 @pytest.fixture(scope="session")
 def batches(tf_cell):
-    from bench import data
+    from bench.core import data
 
     x, y = data.dataset(QUICK.steps * QUICK.batch_size, QUICK.seed, None)
     return tf_cell.make_batches(x, y, QUICK.steps, QUICK.batch_size)
@@ -58,30 +58,32 @@ def batches(tf_cell):
 @pytest.fixture(scope="session")
 def matrix_cell(tf_cell):
     """The quick-profile cell as the matrix measures it, run once per (scenario, mode)."""
-    from bench.worker import CellRunner
+    from bench.measure.cells import CellRunner
+    from bench.results.protocol import CellSpec
 
     runner, cache = CellRunner(gpus=[]), {}
 
     def get(sid: str, mode: str) -> dict:
         if (sid, mode) not in cache:
-            spec = dict(scenario=sid, flavour=FLAVOUR, strategy="none", api="loop", mode=mode, device=DEVICE,
-                        optimizer=OPTIMIZER, replicas=1,
-                        steps=QUICK.steps, repeats=QUICK.repeats, warmup=QUICK.warmup, seed=QUICK.seed,
-                        batch_size=QUICK.batch_size, change_step=QUICK.change_step, data=None)
-            cache[sid, mode] = runner.run(spec)["cell"]
+            spec = CellSpec(scenario=sid, flavour=FLAVOUR, strategy="none", api="loop", mode=mode, device=DEVICE,
+                            optimizer=OPTIMIZER, replicas=1,
+                            steps=QUICK.steps, repeats=QUICK.repeats, warmup=QUICK.warmup, seed=QUICK.seed,
+                            batch_size=QUICK.batch_size, change_step=QUICK.change_step, data=None)
+            cache[sid, mode] = runner.run(spec).cell
         return cache[sid, mode]
 
     return get
 
 
 def _ctx(cell, sid: str, mode: str, steps: int):
-    from bench.flavours import FLAVOURS
+    from bench.core.flavours import FLAVOURS
+    from bench.measure import build, context
     from bench.scenarios import Rates
 
-    ctx = cell.Ctx(REGISTRY[sid], FLAVOURS[FLAVOUR], "loop", mode, DEVICE, OPTIMIZER, Rates.for_optimizer(OPTIMIZER),
+    ctx = context.Ctx(REGISTRY[sid], FLAVOURS[FLAVOUR], "loop", mode, DEVICE, OPTIMIZER, Rates.for_optimizer(OPTIMIZER),
                    QUICK.change_step, steps)
-    cell.setup(ctx, QUICK.seed)
-    ctx.fn = cell.make_loop_step(ctx)
+    build.setup(ctx, QUICK.seed)
+    ctx.fn = build.make_loop_step(ctx)
     return ctx
 
 

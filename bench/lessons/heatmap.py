@@ -1,0 +1,63 @@
+"""The truth-table heatmap: one cell per scenario and flavour · api · mode, coloured by verdict.
+
+Drawn from the results frames alone (seaborn, no TensorFlow), in the lessons' projector theme
+(``bench.lessons.plots``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+import matplotlib.lines
+import matplotlib.patches
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from bench.core.verdicts import COLOURS, MISREPORTED_PLOT_MARK, MIXED, NOT_MEASURED
+from bench.lessons.plots import _title_in, frame, save
+from bench.lessons.plots import plt  # matplotlib on the Agg backend, as plots sets it
+
+
+def truth_matrix(cells: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Verdict per scenario × (flavour, api, mode), over optimizers and devices ("mixed" when they
+    disagree), and whether any of those cells was misreported."""
+    ok = cells[cells["status"] == "ok"]
+
+    def verdict(g):
+        v = set(g["verdict"])
+        return v.pop() if len(v) == 1 else MIXED
+
+    keys = ["scenario", "flavour", "api", "mode"]
+    v = ok.groupby(keys, sort=False).apply(verdict, include_groups=False).rename("verdict")
+    m = ok.groupby(keys, sort=False)["reported_ok"].apply(lambda s: bool((s == False).any()))  # noqa: E712
+    scenarios = list(dict.fromkeys(cells["scenario"]))
+    cols = list(dict.fromkeys(zip(cells["flavour"], cells["api"], cells["mode"])))
+    verdicts = v.unstack(["flavour", "api", "mode"]).reindex(index=scenarios, columns=pd.MultiIndex.from_tuples(cols))
+    misreported = m.unstack(["flavour", "api", "mode"]).reindex(index=scenarios, columns=pd.MultiIndex.from_tuples(cols))
+    return verdicts.fillna(NOT_MEASURED), misreported.fillna(False).astype(bool)
+
+
+def truth_figure(cells: pd.DataFrame, title: str, path: Path) -> Path:
+    verdicts, misreported = truth_matrix(cells)
+    names = list(COLOURS)
+    codes = verdicts.map(names.index).to_numpy(dtype=float)
+    fig, ax = plt.subplots(figsize=(0.6 * verdicts.shape[1] + 9, 0.6 * verdicts.shape[0] + 6))
+    frame(fig, top_in=_title_in(title), bottom_in=4.0, left_in=4.0, right_in=4.5)
+    sns.heatmap(codes, ax=ax, cmap=matplotlib.colors.ListedColormap(list(COLOURS.values())),
+                vmin=-0.5, vmax=len(names) - 0.5, cbar=False, linewidths=1, linecolor="#DDDDDD",
+                xticklabels=[f"{f} · {a} · {m}" for f, a, m in verdicts.columns], yticklabels=list(verdicts.index))
+    for (i, j), bad in np.ndenumerate(misreported.to_numpy()):
+        if bad:
+            ax.text(j + 0.5, i + 0.5, MISREPORTED_PLOT_MARK, ha="center", va="center", fontsize=20, color="#FFFFFF",
+                    fontweight="bold")
+    ax.tick_params(axis="x", labelrotation=90, labelsize=13)
+    ax.tick_params(axis="y", labelrotation=0, labelsize=15)
+    present = [n for n in names if (verdicts == n).to_numpy().any()]
+    handles = [matplotlib.patches.Patch(facecolor=COLOURS[n], edgecolor="#999999", label=n) for n in present]
+    handles.append(matplotlib.lines.Line2D([], [], ls="", marker=f"${MISREPORTED_PLOT_MARK}$", ms=14, color="#000000",
+                                           label="reported LR ≠ effective"))
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=14)
+    fig.suptitle(title, x=0.01, ha="left")
+    return save(fig, path)

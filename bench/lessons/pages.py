@@ -1,0 +1,228 @@
+"""Lesson pages: each lesson source plus the evidence measured in a results folder.
+
+``build(results_dir, out)`` writes ``out/<slug>.md``, its figures in ``out/figures/`` and a notebook
+``out/<slug>.ipynb`` per lesson, from the results files alone (pandas, matplotlib; no TensorFlow).
+Every sentence of evidence is computed from the rows; a scenario absent from the results is named
+as absent, never described.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+
+from bench import results
+from bench.analysis import truth
+from bench.lessons import heatmap, notebooks, plots
+from bench.lessons import sources as lesson_source
+
+FIGURES = "figures"
+TRUTH_FIGURE = "truth-table.png"
+
+
+def _versions(meta: dict) -> str:
+    parts = []
+    for group, info in meta.get("versions", {}).items():
+        names = [f"{k} {info[k]}" for k in ("tensorflow", "keras", "tf_keras") if info.get(k)]
+        parts.append(f"{group} workers: " + ", ".join(names))
+    return "; ".join(parts) or "versions not recorded"
+
+
+def _count(cells: pd.DataFrame) -> str:
+    """'effective in 12 of 12 cells' or 'ignored in 8, effective in 4 of 12 cells'."""
+    counts = Counter(cells["verdict"])
+    text = ", ".join(f"{v} in {n}" for v, n in counts.most_common())
+    return f"{text} of {len(cells)} cell{'s' if len(cells) != 1 else ''}"
+
+
+def scenario_finding(cells: pd.DataFrame, scenario: str) -> str:
+    ok = cells[(cells["scenario"] == scenario) & (cells["status"] == "ok")]
+    if ok.empty:
+        statuses = Counter(cells.loc[cells["scenario"] == scenario, "status"])
+        return f"`{scenario}`: no cell measured (" + ", ".join(f"{n} {s}" for s, n in statuses.items()) + ")."
+    by_flavour = {f: g for f, g in ok.groupby("flavour", sort=False)}
+    same = len({frozenset(Counter(g["verdict"]).items()) for g in by_flavour.values()}) == 1
+    if same:
+        text = f"`{scenario}`: {_count(ok)}"
+    else:
+        text = f"`{scenario}`: " + "; ".join(f"{f}: {_count(g)}" for f, g in by_flavour.items())
+    bad = int((ok["reported_ok"] == False).sum())  # noqa: E712 (a column of bools)
+    text += f"; the printed LR differed from the weights' in {bad}" if bad else "; the printed LR matched the weights'"
+    modes = {m: set(g["verdict"]) for m, g in ok.groupby("mode", sort=False)}
+    if len({frozenset(v) for v in modes.values()}) > 1:
+        text += " (by mode: " + ", ".join(f"{m} {'/'.join(sorted(v))}" for m, v in modes.items()) + ")"
+    missed = cells[(cells["scenario"] == scenario) & (cells["status"] != "ok")]
+    if len(missed):
+        text += f"; {len(missed)} more cell(s) not measured ({', '.join(sorted(set(missed['status'])))})"
+    return text + "."
+
+
+def _scenario_summary(cells: pd.DataFrame, sel: plots.Selection, scenario: str) -> str:
+    """'x ignored in function, xla; effective in eager' over the panels shown for one scenario."""
+    ok = sel.filter(cells)
+    g = ok[ok["scenario"] == scenario]
+    by_mode = {m: "/".join(sorted(set(d["verdict"]))) for m, d in g.groupby("mode", sort=False)}
+    if len(set(by_mode.values())) == 1:
+        text = f"{scenario} {next(iter(by_mode.values()))} in every mode"
+    else:
+        groups: dict[str, list[str]] = {}
+        for m, v in by_mode.items():
+            groups.setdefault(v, []).append(m)
+        text = f"{scenario} " + ", ".join(f"{v} in {'/'.join(ms)}" for v, ms in groups.items())
+    bad = int((g["reported_ok"] == False).sum())  # noqa: E712
+    return text + (f" (print wrong in {bad} of {len(g)})" if bad else "")
+
+
+def _wrap(text: str, width: int = 80) -> str:
+    return "\n".join(textwrap.wrap(text, width, break_on_hyphens=False))
+
+
+def lr_title(cells, sel) -> str:
+    return _wrap("; ".join(_scenario_summary(cells, sel, s) for s in sel.scenarios))
+
+
+def loss_title(cells, steps, sel) -> str:
+    data = sel.filter(steps)
+    last = data[data["step"] == data["step"].max()]
+    if last.empty:
+        return "No loss measured"
+    if len(sel.scenarios) == 1:  # one scenario: how the modes end up
+        finals = last.groupby("mode", sort=False)["loss"].mean()
+        return _wrap(f"Final loss of {sel.scenarios[0]}: " + ", ".join(f"{m} {v:.3f}" for m, v in finals.items()))
+    finals = last.groupby("scenario", sort=False)["loss"].mean().sort_values()
+    return _wrap("Final loss, mean over modes, lowest first: " + ", ".join(f"{s} {v:.3f}" for s, v in finals.items()))
+
+
+def timing_title(cells, sel) -> str:
+    ok = sel.filter(cells).copy()
+    ok["ratio"] = pd.to_numeric(ok["step_ratio"], errors="coerce")
+    ok = ok.dropna(subset=["ratio"])
+    if ok.empty:
+        return "No step times measured"
+    hi, lo = ok.loc[ok["ratio"].idxmax()], ok.loc[ok["ratio"].idxmin()]
+    return _wrap(f"Slowest: {hi['scenario']} {hi['mode']} at ×{hi['ratio']:.2f} the bare step ({_traces(hi)}); "
+                 f"fastest: {lo['scenario']} {lo['mode']} at ×{lo['ratio']:.2f} ({_traces(lo)})")
+
+
+def _traces(row) -> str:
+    n = int(row["traces"])
+    return f"{n} trace{'' if n == 1 else 's'}"
+
+
+def truth_title(cells) -> str:
+    ok = cells[cells["status"] == "ok"]
+    eff = int((ok["verdict"] == "effective").sum())
+    bad = int((ok["reported_ok"] == False).sum())  # noqa: E712
+    return _wrap(f"The change took effect in {eff} of {len(ok)} measured cells; "
+                 f"the printed LR was wrong in {bad}", 70)
+
+
+def change_table(cells, steps, sel: plots.Selection) -> str:
+    """The LRs at the change step of the cells in the figure: intended, from the weights, printed."""
+    change = plots._change_step(cells)
+    if change is None:
+        return ""
+    data = sel.filter(steps)
+    at = data[data["step"] == change].groupby(["scenario", "flavour", "api", "mode"], sort=False)[
+        ["lr_intended", "lr_effective", "lr_reported"]].mean().reset_index()
+    lines = [f"At the change step ({change}), {sel.label()}:", "",
+             "| scenario | flavour · api | mode | intended | effective (weights) | reported (print) |", "|---|---|---|---|---|---|"]
+    for r in at.itertuples():
+        rep = "not a number" if pd.isna(r.lr_reported) else f"{r.lr_reported:.4g}"
+        lines.append(f"| `{r.scenario}` | {r.flavour} · {r.api} | {r.mode} | {r.lr_intended:.4g} | {r.lr_effective:.4g} | {rep} |")
+    return "\n".join(lines) + "\n"
+
+
+def _absent(lesson: lesson_source.Lesson, present: list[str]) -> list[str]:
+    from bench.scenarios import REGISTRY  # no TensorFlow: scenarios import it only in workers
+
+    notes = []
+    for pattern in lesson.scenarios:
+        if pattern == lesson_source.MISREPORTED or lesson_source.matching(pattern, present):
+            continue
+        registered = lesson_source.matching(pattern, REGISTRY)
+        if registered:
+            ids = ", ".join(f"`{r}`" for r in registered)
+            notes.append(f"{ids} {'is a scenario' if len(registered) == 1 else 'are scenarios'} of the bench but not "
+                         f"in these results: run `lr-bench run --scenarios {','.join(registered)}` to measure "
+                         f"{'it' if len(registered) == 1 else 'them'}.")
+        else:
+            notes.append(f"`{pattern}` is not in these results (the bench has no such scenario yet), so this "
+                         "page shows no evidence for it.")
+    return notes
+
+
+def scenarios_of(lesson: lesson_source.Lesson, cells: pd.DataFrame) -> list[str]:
+    present = list(dict.fromkeys(cells["scenario"]))
+    if lesson_source.MISREPORTED in lesson.scenarios:
+        bad = cells[(cells["status"] == "ok") & (cells["reported_ok"] == False)]  # noqa: E712
+        return [s for s in present if s in set(bad["scenario"])]
+    return lesson.matches(present)
+
+
+def evidence(lesson, cells, steps, meta, results_dir, figures: Path) -> str:
+    """The 'What the bench measured' section: figures, findings, table excerpt, versions."""
+    cfg = meta.get("config", {})
+    out = ["## What the bench measured", "",
+           f"From `{results_dir}` (measured {meta.get('finished', '?')}; {_versions(meta)}; profile "
+           f"`{cfg.get('profile', '?')}`, {cfg.get('steps', '?')} steps, {cfg.get('repeats', '?')} repeat(s), "
+           f"LR changed before step {plots._change_step(cells)}).", ""]
+    ids = scenarios_of(lesson, cells)
+    if lesson_source.MISREPORTED in lesson.scenarios and not ids:
+        out += ["No cell in these results printed an LR that differed from the one its weights show.", ""]
+    sel = plots.select(cells, ids) if ids else None
+    if sel is not None:
+        stem = lesson.slug
+        t_lr, t_loss, t_time = lr_title(cells, sel), loss_title(cells, steps, sel), timing_title(cells, sel)
+        plots.lr_figure(cells, steps, sel, t_lr, figures / f"{stem}-lr.png")
+        plots.loss_figure(cells, steps, sel, t_loss, figures / f"{stem}-loss.png")
+        plots.timing_figure(cells, sel, t_time, figures / f"{stem}-time.png")
+        out += [f"![{_alt(t_lr)}]({FIGURES}/{stem}-lr.png)", "",
+                "Findings over every measured cell (all flavours, apis, modes, optimizers, devices):", ""]
+        out += [f"- {scenario_finding(cells, s)}" for s in ids] + [""]
+        out += [change_table(cells, steps, sel), "Truth-table excerpt (legend as in `TRUTH.md`):", "",
+                truth.truth_tables(cells[cells["scenario"].isin(ids)]), "",
+                f"![{_alt(t_loss)}]({FIGURES}/{stem}-loss.png)", "",
+                f"![{_alt(t_time)}]({FIGURES}/{stem}-time.png)", ""]
+    elif ids:  # in the results, but no cell of it finished: say so rather than draw nothing
+        out += [f"- {scenario_finding(cells, s)}" for s in ids] + [""]
+    notes = _absent(lesson, list(dict.fromkeys(cells["scenario"])))
+    if notes:
+        out += ["**Not yet measured.** " + " ".join(notes), ""]
+    return "\n".join(out)
+
+
+def _alt(title: str) -> str:
+    return " ".join(title.split()).replace("[", "(").replace("]", ")")
+
+
+def page(lesson, cells, steps, meta, results_dir, figures: Path) -> str:
+    before, after = lesson.body.split(lesson_source.EVIDENCE)
+    head = [f"# {lesson.title}", "",
+            f"<!-- Built by `lr-bench lessons` from bench/lessons/src/{lesson.slug}.md and {results_dir}; edit the source. -->", ""]
+    return "\n".join(head) + before + evidence(lesson, cells, steps, meta, results_dir, figures) + after
+
+
+def build(results_dir, out="lessons", sources: Path = lesson_source.SOURCES) -> list[Path]:
+    """Every lesson page, figure and notebook from one results folder. Raises ResultsError."""
+    cells, steps, meta = results.read_cells(results_dir), results.read_steps(results_dir), results.read_meta(results_dir)
+    # The lessons teach the single-device case; cells run under a strategy have TRUTH.md of their own.
+    cells, steps = cells[cells["strategy"] == "none"], steps[steps["strategy"] == "none"]
+    if cells.empty:
+        raise results.ResultsError(f"{results_dir}: no cells without a strategy; the lessons are built from those")
+    lessons = lesson_source.load(sources)
+    out = Path(out)
+    figures = out / FIGURES
+    figures.mkdir(parents=True, exist_ok=True)
+    plots.theme()
+    written = [heatmap.truth_figure(cells, truth_title(cells), figures / TRUTH_FIGURE)]
+    for lesson in lessons:
+        # the folder's own name: pages do not change with where, or how, the folder was named
+        text = page(lesson, cells, steps, meta, f"{Path(results_dir).resolve().name}/", figures)
+        results.atomic_write(out / f"{lesson.slug}.md", text)
+        results.atomic_write(out / f"{lesson.slug}.ipynb", notebooks.from_page(text))
+        written += [out / f"{lesson.slug}.md", out / f"{lesson.slug}.ipynb"]
+    return written

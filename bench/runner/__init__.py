@@ -1,0 +1,7 @@
+"""Running the matrix (the parent process): planning, worker processes, storing and resuming
+finished cells, and publishing the results folder. Never imports TensorFlow; the processes it
+starts (``bench.measure``) do."""
+
+from bench.runner.matrix import Interrupted, run, run_matrix
+
+__all__ = ["Interrupted", "run", "run_matrix"]

@@ -1,0 +1,174 @@
+"""The matrix runner: plans the cells, feeds them to worker processes, collects their results.
+
+Workers import TensorFlow once each and run one cell at a time. Each worker is pinned to a core
+of its own with one TensorFlow thread, so timing runs never share a core. Flavours that need
+``TF_USE_LEGACY_KERAS=1`` get workers started with it. Every finished cell is stored at once
+(``bench.runner.store``), so a killed run can be resumed; ``bench.runner.publish`` then writes the
+results folder. The runner never plots and never imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import platform
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bench.core.config import Config
+from bench.procs import netns
+from bench.procs.netns import PRIVATE
+from bench.results.meta import fingerprint
+from bench.results.protocol import failed
+from bench.runner.eta import Eta, format_seconds
+from bench.runner.plan import env_group, plan
+from bench.runner.store import Store
+from bench.runner.workers import Worker, usable_cores
+
+
+def git_commit() -> str | None:
+    here = Path(__file__).parent
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "."], cwd=here,
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        return out.stdout.strip() + ("+dirty" if dirty else "") if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+class Interrupted(Exception):
+    """Ctrl-C: finished cells are stored; the run can be resumed."""
+
+
+def run_matrix(cfg: Config, progress: bool | None = None) -> tuple[list[dict], list[dict], dict]:
+    """Run every cell not already stored; returns (cell rows, step rows, meta)."""
+    started = datetime.now(timezone.utc)
+    network = None
+    if "multiworker" in cfg.strategies:  # refused (netns.Refused) before any worker starts
+        network, warning = netns.choose(cfg.allow_exposed_ports)
+        if warning:
+            print(f"lr-bench: {warning}", file=sys.stderr)
+    cores = usable_cores()
+    n_workers = cfg.workers or len(cores)
+    pin = n_workers <= len(cores)
+    logdir = Path(tempfile.mkdtemp(prefix="lr-bench-"))
+    workers = [Worker("keras3", cores[i] if pin else None, logdir / f"worker{i}.log", cfg.cell_timeout) for i in range(n_workers)]
+    store = Store(Path(cfg.out))
+    stop = threading.Event()
+    try:
+        for w in workers:  # import TensorFlow in every worker at once
+            w.spawn()
+        hellos = {"keras3": workers[0].wait_hello()}
+        for w in workers[1:]:
+            w.wait_hello()
+        gpus = len(hellos["keras3"].get("gpus") or [])
+        specs = plan(cfg, gpus, network or PRIVATE)
+        done = store.start(fingerprint(cfg.to_dict(), hellos["keras3"]),
+                           resume=cfg.resume, force=cfg.force)
+        finished = {s.key: done[s.key] for s in specs if s.key in done}
+        todo: queue.Queue = queue.Queue()
+        for s in sorted(specs, key=lambda s: (env_group(s) != "keras3", env_group(s))):  # keras3 first, then by group
+            if s.key not in finished:
+                todo.put(s)
+        lock = threading.Lock()
+        bar = _progress(len(specs), progress, initial=len(finished))
+        eta = Eta(n_workers)
+
+        def serve(w: Worker) -> None:
+            while not stop.is_set():
+                try:
+                    spec = todo.get_nowait()
+                except queue.Empty:
+                    return
+                group = env_group(spec)
+                if group != w.group:
+                    w.stop()
+                    w.group = group
+                try:
+                    if w.proc is None:
+                        hellos[w.group] = w.start()
+                    t0 = time.monotonic()
+                    out = w.run(spec)
+                    seconds = time.monotonic() - t0
+                except Exception as e:
+                    if stop.is_set():  # Ctrl-C killed this worker under us: nothing to record
+                        return
+                    if not isinstance(e, RuntimeError):
+                        raise
+                    out, seconds = failed(spec, str(e)), None  # could not even start a worker: record, go on
+                if stop.is_set():
+                    return
+                store.save(out)
+                with lock:
+                    finished[spec.key] = out
+                    if seconds is not None:
+                        eta.finished(spec, seconds)
+                    left = eta.remaining([s for s in specs if s.key not in finished])
+                    bar.set_postfix_str(f"left ~{format_seconds(left)} · " + " ".join(spec.key),
+                                        refresh=False)
+                    bar.update(1)
+
+        threads = [threading.Thread(target=serve, args=(w,), daemon=True) for w in workers]
+        for t in threads:
+            t.start()
+        try:
+            for t in threads:
+                while t.is_alive():
+                    t.join(0.2)
+        except KeyboardInterrupt:
+            stop.set()
+            raise Interrupted(f"interrupted: {len(finished)} of {len(specs)} cells kept in {store.dir}; "
+                              f"run again with --resume to finish") from None
+        finally:
+            bar.close()
+    finally:
+        for w in workers:
+            w.kill() if stop.is_set() else w.stop()
+
+    ordered = [finished[s.key] for s in specs if s.key in finished]
+    meta = dict(
+        bench_commit=git_commit(),
+        started=started.isoformat(timespec="seconds"),
+        finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        wall_s=round((datetime.now(timezone.utc) - started).total_seconds(), 2),
+        resumed_cells=sum(k in done for k in finished),
+        cpu=cpu_model(), cores=len(cores), workers=n_workers, pinned=pin,
+        platform=platform.platform(), versions=hellos, config=cfg.to_dict(), cells=len(ordered),
+        **({"multiworker_network": network} if network else {}),
+    )
+    return [o.cell for o in ordered], [s for o in ordered for s in o.steps], meta
+
+
+def _progress(total: int, enabled: bool | None, initial: int = 0):
+    from tqdm import tqdm
+
+    # disable=None: tqdm shows the bar on a terminal and stays quiet otherwise. Its own estimate of
+    # the time left assumes every cell costs the same; the postfix carries bench.runner.eta's instead.
+    return tqdm(total=total, initial=initial, unit="cell", file=sys.stderr, dynamic_ncols=True,
+                bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]",
+                disable=None if enabled is None else not enabled)
+
+
+def run(cfg: Config, progress: bool | None = None) -> Path:
+    """Run the matrix and publish the results folder ``cfg.out`` (``bench.runner.publish``)."""
+    from bench.runner import publish
+
+    t0 = time.perf_counter()
+    cells, steps, meta = run_matrix(cfg, progress)
+    meta["total_s"] = round(time.perf_counter() - t0, 2)
+    return publish.publish(cfg.out, cells, steps, meta)

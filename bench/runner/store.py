@@ -1,0 +1,77 @@
+"""Cell-by-cell storage of a run in progress, so a killed run loses nothing it finished.
+
+Each finished cell is one JSON file under ``OUT/.partial/``, written atomically; ``run.json``
+there holds the fingerprint (measurement settings and versions) the cells were measured with.
+``lr-bench run --resume`` keeps the cells whose fingerprint matches and runs the rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+from bench.results import atomic_write
+from bench.results.protocol import CellResult
+
+PARTIAL = ".partial"
+
+
+class ResumeError(ValueError):
+    """Stored cells were measured differently from what this run would measure."""
+
+
+class Store:
+    def __init__(self, out: Path):
+        self.dir = Path(out) / PARTIAL
+
+    def _path(self, key: tuple) -> Path:
+        return self.dir / (hashlib.sha1("\0".join(key).encode()).hexdigest()[:20] + ".json")
+
+    def start(self, fp: dict, resume: bool, force: bool) -> dict[tuple, CellResult]:
+        """Open the store for a run; returns the finished cells that may be reused."""
+        run = self.dir / "run.json"
+        if resume and run.is_file():
+            try:
+                stored = json.loads(run.read_text())
+            except ValueError:
+                stored = None
+            if stored != fp and not force:
+                raise ResumeError(_difference(stored, fp, self.dir.parent))
+            if stored == fp:
+                return self._load()
+        if self.dir.exists():
+            shutil.rmtree(self.dir)
+        self.dir.mkdir(parents=True)
+        atomic_write(run, json.dumps(fp, indent=1, sort_keys=True))
+        return {}
+
+    def _load(self) -> dict[tuple, CellResult]:
+        done = {}
+        for p in sorted(self.dir.glob("*.json")):
+            if p.name == "run.json":
+                continue
+            try:
+                result = CellResult.from_json(json.loads(p.read_text()))
+                key = result.key
+            except (ValueError, KeyError, TypeError, AttributeError):
+                continue  # not a finished cell: it is simply run again
+            if result.cell.get("status") in ("ok", "skipped"):  # errors are retried
+                done[key] = result
+        return done
+
+    def save(self, result: CellResult) -> None:
+        atomic_write(self._path(result.key), json.dumps(result.to_json(), allow_nan=True))
+
+
+def _difference(stored: dict | None, fp: dict, out: Path) -> str:
+    if stored is None:
+        return f"--resume: {out}/{PARTIAL}/run.json is unreadable; rerun with --force to start over"
+    for part in ("config", "versions"):
+        for k in fp[part]:
+            a, b = stored.get(part, {}).get(k), fp[part][k]
+            if a != b:
+                return (f"--resume: cells in {out} were measured with {k}={a}, this run has {k}={b}; "
+                        f"rerun with the same settings, or add --force to discard them")
+    return f"--resume: cells in {out} were measured differently; add --force to discard them"
