@@ -16,7 +16,7 @@ import pandas as pd
 import seaborn as sns
 
 from bench.core.verdicts import COLOURS, MISREPORTED_PLOT_MARK, MIXED, NOT_MEASURED
-from bench.lessons.plots import _title_in, frame, save
+from bench.lessons.plots import MIN_PT, SIZE, TITLE_PT, save
 from bench.lessons.plots import plt  # matplotlib on the Agg backend, as plots sets it
 
 
@@ -40,24 +40,33 @@ def truth_matrix(cells: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def truth_figure(cells: pd.DataFrame, title: str, path: Path) -> Path:
+    """The heatmap at 1280×720: modes along the bottom, each flavour · api group named on top."""
     verdicts, misreported = truth_matrix(cells)
     names = list(COLOURS)
     codes = verdicts.map(names.index).to_numpy(dtype=float)
-    fig, ax = plt.subplots(figsize=(0.6 * verdicts.shape[1] + 9, 0.6 * verdicts.shape[0] + 6))
-    frame(fig, top_in=_title_in(title), bottom_in=4.0, left_in=4.0, right_in=4.5)
+    fig, ax = plt.subplots(figsize=SIZE, layout="constrained")
     sns.heatmap(codes, ax=ax, cmap=matplotlib.colors.ListedColormap(list(COLOURS.values())),
                 vmin=-0.5, vmax=len(names) - 0.5, cbar=False, linewidths=1, linecolor="#DDDDDD",
-                xticklabels=[f"{f} · {a} · {m}" for f, a, m in verdicts.columns], yticklabels=list(verdicts.index))
+                xticklabels=[m for _, _, m in verdicts.columns], yticklabels=list(verdicts.index))
     for (i, j), bad in np.ndenumerate(misreported.to_numpy()):
         if bad:
-            ax.text(j + 0.5, i + 0.5, MISREPORTED_PLOT_MARK, ha="center", va="center", fontsize=20, color="#FFFFFF",
-                    fontweight="bold")
-    ax.tick_params(axis="x", labelrotation=90, labelsize=13)
-    ax.tick_params(axis="y", labelrotation=0, labelsize=15)
+            ax.text(j + 0.5, i + 0.5, MISREPORTED_PLOT_MARK, ha="center", va="center", fontsize=MIN_PT + 3,
+                    color="#FFFFFF", fontweight="bold")
+    groups: dict[tuple[str, str], list[int]] = {}
+    for j, (f, a, _) in enumerate(verdicts.columns):
+        groups.setdefault((f, a), []).append(j)
+    for cols in list(groups.values())[1:]:
+        ax.axvline(cols[0], color="#000000", lw=2.5)
+    top = ax.secondary_xaxis("top")
+    top.set_xticks([(c[0] + c[-1] + 1) / 2 for c in groups.values()], [f"{f}\n{a}" for f, a in groups],
+                   fontsize=MIN_PT)
+    top.tick_params(length=0)
+    ax.tick_params(axis="x", labelrotation=90, labelsize=MIN_PT)
+    ax.tick_params(axis="y", labelrotation=0, labelsize=MIN_PT)
     present = [n for n in names if (verdicts == n).to_numpy().any()]
     handles = [matplotlib.patches.Patch(facecolor=COLOURS[n], edgecolor="#999999", label=n) for n in present]
     handles.append(matplotlib.lines.Line2D([], [], ls="", marker=f"${MISREPORTED_PLOT_MARK}$", ms=14, color="#000000",
-                                           label="reported LR ≠ effective"))
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=14)
-    fig.suptitle(title, x=0.01, ha="left")
+                                           label="reported LR ≠\neffective"))
+    fig.legend(handles=handles, loc="outside right upper", frameon=False, fontsize=MIN_PT + 1)
+    fig.suptitle(title, x=0.01, ha="left", fontsize=TITLE_PT)
     return save(fig, path)

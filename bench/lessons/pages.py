@@ -8,7 +8,6 @@ as absent, never described.
 
 from __future__ import annotations
 
-import textwrap
 from collections import Counter
 from pathlib import Path
 
@@ -16,7 +15,8 @@ import pandas as pd
 
 from bench import results
 from bench.analysis import truth
-from bench.lessons import heatmap, notebooks, plots
+from bench.lessons import heatmap, notebooks, plots, titles
+from bench.lessons import panels as lesson_panels
 from bench.lessons import sources as lesson_source
 
 FIGURES = "figures"
@@ -58,66 +58,6 @@ def scenario_finding(cells: pd.DataFrame, scenario: str) -> str:
     if len(missed):
         text += f"; {len(missed)} more cell(s) not measured ({', '.join(sorted(set(missed['status'])))})"
     return text + "."
-
-
-def _scenario_summary(cells: pd.DataFrame, sel: plots.Selection, scenario: str) -> str:
-    """'x ignored in function, xla; effective in eager' over the panels shown for one scenario."""
-    ok = sel.filter(cells)
-    g = ok[ok["scenario"] == scenario]
-    by_mode = {m: "/".join(sorted(set(d["verdict"]))) for m, d in g.groupby("mode", sort=False)}
-    if len(set(by_mode.values())) == 1:
-        text = f"{scenario} {next(iter(by_mode.values()))} in every mode"
-    else:
-        groups: dict[str, list[str]] = {}
-        for m, v in by_mode.items():
-            groups.setdefault(v, []).append(m)
-        text = f"{scenario} " + ", ".join(f"{v} in {'/'.join(ms)}" for v, ms in groups.items())
-    bad = int((g["reported_ok"] == False).sum())  # noqa: E712
-    return text + (f" (print wrong in {bad} of {len(g)})" if bad else "")
-
-
-def _wrap(text: str, width: int = 80) -> str:
-    return "\n".join(textwrap.wrap(text, width, break_on_hyphens=False))
-
-
-def lr_title(cells, sel) -> str:
-    return _wrap("; ".join(_scenario_summary(cells, sel, s) for s in sel.scenarios))
-
-
-def loss_title(cells, steps, sel) -> str:
-    data = sel.filter(steps)
-    last = data[data["step"] == data["step"].max()]
-    if last.empty:
-        return "No loss measured"
-    if len(sel.scenarios) == 1:  # one scenario: how the modes end up
-        finals = last.groupby("mode", sort=False)["loss"].mean()
-        return _wrap(f"Final loss of {sel.scenarios[0]}: " + ", ".join(f"{m} {v:.3f}" for m, v in finals.items()))
-    finals = last.groupby("scenario", sort=False)["loss"].mean().sort_values()
-    return _wrap("Final loss, mean over modes, lowest first: " + ", ".join(f"{s} {v:.3f}" for s, v in finals.items()))
-
-
-def timing_title(cells, sel) -> str:
-    ok = sel.filter(cells).copy()
-    ok["ratio"] = pd.to_numeric(ok["step_ratio"], errors="coerce")
-    ok = ok.dropna(subset=["ratio"])
-    if ok.empty:
-        return "No step times measured"
-    hi, lo = ok.loc[ok["ratio"].idxmax()], ok.loc[ok["ratio"].idxmin()]
-    return _wrap(f"Slowest: {hi['scenario']} {hi['mode']} at ×{hi['ratio']:.2f} the bare step ({_traces(hi)}); "
-                 f"fastest: {lo['scenario']} {lo['mode']} at ×{lo['ratio']:.2f} ({_traces(lo)})")
-
-
-def _traces(row) -> str:
-    n = int(row["traces"])
-    return f"{n} trace{'' if n == 1 else 's'}"
-
-
-def truth_title(cells) -> str:
-    ok = cells[cells["status"] == "ok"]
-    eff = int((ok["verdict"] == "effective").sum())
-    bad = int((ok["reported_ok"] == False).sum())  # noqa: E712
-    return _wrap(f"The change took effect in {eff} of {len(ok)} measured cells; "
-                 f"the printed LR was wrong in {bad}", 70)
 
 
 def change_table(cells, steps, sel: plots.Selection) -> str:
@@ -175,24 +115,44 @@ def evidence(lesson, cells, steps, meta, results_dir, figures: Path) -> str:
         out += ["No cell in these results printed an LR that differed from the one its weights show.", ""]
     sel = plots.select(cells, ids) if ids else None
     if sel is not None:
-        stem = lesson.slug
-        t_lr, t_loss, t_time = lr_title(cells, sel), loss_title(cells, steps, sel), timing_title(cells, sel)
-        plots.lr_figure(cells, steps, sel, t_lr, figures / f"{stem}-lr.png")
-        plots.loss_figure(cells, steps, sel, t_loss, figures / f"{stem}-loss.png")
-        plots.timing_figure(cells, sel, t_time, figures / f"{stem}-time.png")
-        out += [f"![{_alt(t_lr)}]({FIGURES}/{stem}-lr.png)", "",
-                "Findings over every measured cell (all flavours, apis, modes, optimizers, devices):", ""]
-        out += [f"- {scenario_finding(cells, s)}" for s in ids] + [""]
-        out += [change_table(cells, steps, sel), "Truth-table excerpt (legend as in `TRUTH.md`):", "",
-                truth.truth_tables(cells[cells["scenario"].isin(ids)]), "",
-                f"![{_alt(t_loss)}]({FIGURES}/{stem}-loss.png)", "",
-                f"![{_alt(t_time)}]({FIGURES}/{stem}-time.png)", ""]
+        out += figures_section(lesson, cells, steps, sel, ids, figures)
     elif ids:  # in the results, but no cell of it finished: say so rather than draw nothing
         out += [f"- {scenario_finding(cells, s)}" for s in ids] + [""]
     notes = _absent(lesson, list(dict.fromkeys(cells["scenario"])))
     if notes:
         out += ["**Not yet measured.** " + " ".join(notes), ""]
     return "\n".join(out)
+
+
+def figures_section(lesson, cells, steps, sel, ids, figures: Path) -> list[str]:
+    """The LR figures (at most ``panels.PER_FIGURE`` panels each), findings, the change table, the
+    truth-table excerpt, then loss and timing figures of the same panels."""
+    only_bad = lesson_source.MISREPORTED in lesson.scenarios
+    drawn, shown, parts = lesson_panels.figures(cells, steps, sel, only_misreported=only_bad)
+    stem, change = lesson.slug, plots._change_step(cells)
+    lr, rest = [], []
+    for k, (sub, group) in enumerate(parts):
+        suffix = "" if k == 0 else f"-{k + 1}"
+        flavours = list(dict.fromkeys(f for _, f, _ in sub.panels))
+        modes = plots._modes(sub.filter(cells))
+        t_lr = titles.lr_title(cells, sub)
+        plots.lr_figure(group, flavours, modes, sub, change, t_lr, figures / f"{stem}-lr{suffix}.png")
+        lr += [f"![{_alt(t_lr)}]({FIGURES}/{stem}-lr{suffix}.png)", ""]
+        t_loss, t_time = titles.loss_title(cells, steps, sub), titles.timing_title(cells, sub)
+        plots.loss_figure(cells, steps, sub, t_loss, figures / f"{stem}-loss{suffix}.png")
+        plots.timing_figure(cells, sub, t_time, figures / f"{stem}-time{suffix}.png")
+        rest += [f"![{_alt(t_loss)}]({FIGURES}/{stem}-loss{suffix}.png)", "",
+                 f"![{_alt(t_time)}]({FIGURES}/{stem}-time{suffix}.png)", ""]
+    note = (f"One panel per group of cells whose three LR curves and verdict are the same: the "
+            f"{drawn} (flavour, mode) cells of {sel.label()} drawn make {shown} panels, each captioned with the "
+            "flavours and modes it stands for.")
+    if only_bad:
+        note += " Only the groups whose print was wrong are drawn."
+    out = lr + [note, "", "Findings over every measured cell (all flavours, apis, modes, optimizers, devices):", ""]
+    out += [f"- {scenario_finding(cells, s)}" for s in ids] + [""]
+    out += [change_table(cells, steps, sel), "Truth-table excerpt (legend as in `TRUTH.md`):", "",
+            truth.truth_tables(cells[cells["scenario"].isin(ids)]), ""]
+    return out + rest
 
 
 def _alt(title: str) -> str:
@@ -218,7 +178,7 @@ def build(results_dir, out="lessons", sources: Path = lesson_source.SOURCES) -> 
     figures = out / FIGURES
     figures.mkdir(parents=True, exist_ok=True)
     plots.theme()
-    written = [heatmap.truth_figure(cells, truth_title(cells), figures / TRUTH_FIGURE)]
+    written = [heatmap.truth_figure(cells, titles.truth_title(cells), figures / TRUTH_FIGURE)]
     for lesson in lessons:
         # the folder's own name: pages do not change with where, or how, the folder was named
         text = page(lesson, cells, steps, meta, f"{Path(results_dir).resolve().name}/", figures)

@@ -8,6 +8,7 @@ before plotting (the probe is exact, so repeats differ only in the loss).
 from __future__ import annotations
 
 import os
+import textwrap
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,28 +32,14 @@ LR_STYLE = {  # the three LRs of a cell: what was meant, what the weights show, 
 }
 
 
+#: Every figure is drawn for a 1280×720 projector: 16 × 9 inches at 80 dpi, no text under ``MIN_PT``.
+SIZE, DPI, MIN_PT, TITLE_PT = (16, 9), 80, 13, 19
+
+
 def theme() -> None:
     sns.set_theme(context="talk", style="whitegrid", palette=OKABE_ITO, font_scale=1.0)
     plt.rcParams.update({"figure.dpi": 80, "axes.titleweight": "bold", "figure.titlesize": 22,
                          "figure.titleweight": "bold"})
-
-
-def frame(fig, top_in: float, bottom_in: float, left_in: float = 1.3, right_in: float = 0.4, **space) -> None:
-    """Fixed margins in inches: room for the title above and the legend below, without the
-    repeated redraws an automatic layout costs on figures of many panels."""
-    w, h = fig.get_size_inches()
-    fig.subplots_adjust(top=1 - top_in / h, bottom=bottom_in / h, left=left_in / w, right=1 - right_in / w, **space)
-
-
-def _title(ax, text: str, color: str = "#000000") -> None:
-    # a plain text, not set_title: Axes.set_title re-measures the tick labels at every draw to
-    # dodge them, which is most of the drawing time of a figure of many small panels
-    ax.text(0.5, 1.03, text, transform=ax.transAxes, ha="center", va="bottom", fontsize=17,
-            fontweight="bold", color=color)
-
-
-def _title_in(title: str) -> float:
-    return 0.5 + 0.42 * (title.count("\n") + 1)
 
 
 def save(fig, path: Path) -> Path:
@@ -62,7 +49,7 @@ def save(fig, path: Path) -> Path:
     os.close(fd)
     try:
         # no Software/date metadata: the same results give byte-identical figures
-        fig.savefig(tmp, format="png", dpi=80, metadata={"Software": None})
+        fig.savefig(tmp, format="png", dpi=DPI, metadata={"Software": None})
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -138,94 +125,93 @@ def _mean_steps(steps: pd.DataFrame) -> pd.DataFrame:
     return steps.groupby(["scenario", "flavour", "api", "mode", "step"], sort=False)[cols].mean().reset_index()
 
 
-def _verdict_of(cells, scenario, flavour, api, mode, optimizer, device) -> tuple[str, bool]:
-    c = cells[(cells["scenario"] == scenario) & (cells["flavour"] == flavour) & (cells["api"] == api)
-              & (cells["mode"] == mode) & (cells["optimizer"] == optimizer) & (cells["device"] == device)]
-    if c.empty or c.iloc[0]["status"] != "ok":
-        return "not measured", True
-    return c.iloc[0]["verdict"], not c.iloc[0]["reported_ok"] == False  # noqa: E712 (True, False or NaN)
+def grid(n: int) -> tuple[int, int]:
+    """Rows and columns for n panels: one row up to three, then two rows."""
+    return (1, max(1, n)) if n <= 3 else (2, -(-n // 2))
 
 
-def lr_figure(cells, steps, sel: Selection, title: str, path: Path) -> Path:
-    """Intended, effective and reported LR per step: a row per (scenario, flavour, api), a column
-    per mode, the change step marked."""
-    rows, modes = sel.rows(cells), _modes(sel.filter(cells))
-    data = _mean_steps(sel.filter(steps))
-    fig, axes = plt.subplots(len(rows), len(modes), figsize=(6 * len(modes) + 1.5, 3.2 * len(rows) + 3.2),
-                             squeeze=False, sharex=True, sharey="row")
-    frame(fig, top_in=_title_in(title), bottom_in=1.8, left_in=2.0, hspace=0.45, wspace=0.08)
-    change = _change_step(cells)
-    # one pass over the rows, not a mask per panel: figures of many panels stay quick
-    panels = {k: g for k, g in data.groupby(["scenario", "flavour", "api", "mode"], sort=False)}
-    empty = data.iloc[:0]
-    for i, (scenario, flavour, api) in enumerate(rows):
-        for j, mode in enumerate(modes):
-            ax = axes[i][j]
-            d = panels.get((scenario, flavour, api, mode), empty)
-            for name, style in LR_STYLE.items():
-                ax.plot(d["step"], d[f"lr_{name}"], label=name, **style)
-            if len(d) and d["lr_reported"].isna().all():
-                ax.text(0.98, 0.95, "print: not a number", transform=ax.transAxes, ha="right", va="top",
-                        fontsize=14, color=LR_STYLE["reported"]["color"])
-            if change is not None:
-                ax.axvline(change - 0.5, color="#666666", lw=1.5)
-            verdict, reported_ok = _verdict_of(cells, scenario, flavour, api, mode, sel.optimizer, sel.device)
-            _title(ax, f"{mode}: {verdict}{'' if reported_ok else ' ' + MISREPORTED_PLOT_MARK + ' misreported'}",
-                   color=COLOURS.get(verdict, "#000000"))
-            ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
-            ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 2))
-            if j == 0:
-                ax.set_ylabel(f"{scenario}\n{flavour} · {api}\nLR", fontsize=15)
-            if i == len(rows) - 1:
-                ax.set_xlabel("step")
+def lr_figure(panels: list, flavours: list[str], modes: list[str], sel: Selection, change: int | None,
+              title: str, path: Path) -> Path:
+    """Intended, effective and reported LR per step, one panel per group of cells whose curves and
+    verdicts are the same (``bench.lessons.panels``), its caption naming what it stands for."""
+    from bench.lessons.panels import caption
+
+    n_rows, n_cols = grid(len(panels))
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=SIZE, squeeze=False, sharex=True, layout="constrained")
+    for ax in axes.flat[len(panels):]:
+        ax.remove()
+    for ax, p in zip(axes.flat, panels):
+        d = p.steps
+        for name, style in LR_STYLE.items():
+            ax.plot(d["step"], d[f"lr_{name}"], label=name, **style)
+        if len(d) and d["lr_reported"].isna().all():
+            ax.text(0.97, 0.94, "print: not a number", transform=ax.transAxes, ha="right", va="top",
+                    fontsize=MIN_PT + 1, color=LR_STYLE["reported"]["color"])
+        if change is not None:
+            ax.axvline(change - 0.5, color="#666666", lw=1.5)
+        flag = "" if p.reported_ok else f" {MISREPORTED_PLOT_MARK} misreported"
+        ax.set_title(f"{p.scenario}\n{p.verdict}{flag}", color=COLOURS.get(p.verdict, "#000000"), fontsize=16)
+        ax.set_xlabel(_wrap_caption(caption(p, flavours, modes), n_cols), fontsize=MIN_PT + 1)
+        ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%.3g"))
+        ax.tick_params(labelsize=MIN_PT + 1)
+    axes[0][0].set_ylabel("LR")
+    if n_rows > 1:
+        axes[1][0].set_ylabel("LR")
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=3, frameon=False,
-               title=f"{sel.label()} · change before step {change} (grey line) · effective = solved from the "
-                     "weights; reported = optimizer.learning_rate", title_fontsize=13)
-    fig.suptitle(title, x=0.01, ha="left")
+    fig.legend(handles, labels, loc="outside lower center", ncol=3, frameon=False, fontsize=MIN_PT + 2,
+               title=f"{sel.label()} · x: training step · grey line: the change, before step {change} · effective ="
+                     " solved from the weights; reported = optimizer.learning_rate", title_fontsize=MIN_PT)
+    fig.suptitle(title, x=0.01, ha="left", fontsize=TITLE_PT)
     return save(fig, path)
+
+
+def _wrap_caption(text: str, n_cols: int) -> str:
+    return "\n".join(textwrap.wrap(text, {1: 90, 2: 60}.get(n_cols, 42), break_on_hyphens=False))
+
+
+def _row_label(scenario: str, flavour: str, api: str) -> str:
+    return f"{scenario} ({flavour} · {api})"
 
 
 def loss_figure(cells, steps, sel: Selection, title: str, path: Path) -> Path:
     """Loss per step, one line per (scenario, flavour, api), a column per mode."""
-    modes = _modes(sel.filter(cells))
+    modes, rows = _modes(sel.filter(cells)), sel.rows(cells)
     data = _mean_steps(sel.filter(steps))
-    n_rows = len(sel.rows(cells))
-    legend_in = 1.0 + 0.45 * -(-n_rows // 3)
-    fig, axes = plt.subplots(1, len(modes), figsize=(6 * len(modes) + 1.5, 5.5 + legend_in), squeeze=False, sharey=True)
-    frame(fig, top_in=_title_in(title), bottom_in=legend_in + 0.8, wspace=0.1)
+    fig, axes = plt.subplots(1, len(modes), figsize=SIZE, squeeze=False, sharey=True, layout="constrained")
     change = _change_step(cells)
     styles = ["-", "--", ":", "-."]
     for j, mode in enumerate(modes):
         ax = axes[0][j]
-        for k, (scenario, flavour, api) in enumerate(sel.rows(cells)):
+        for k, (scenario, flavour, api) in enumerate(rows):
             d = data[(data["scenario"] == scenario) & (data["flavour"] == flavour) & (data["api"] == api)
                      & (data["mode"] == mode)]
             if len(d):
                 # a thinner, differently dashed line per row: identical curves stay visible
                 ax.plot(d["step"], d["loss"], lw=max(1.5, 4.5 - 0.8 * k), ls=styles[k % len(styles)],
-                        color=OKABE_ITO[k % len(OKABE_ITO)], label=f"{scenario} ({flavour} · {api})")
+                        color=OKABE_ITO[k % len(OKABE_ITO)], label=_row_label(scenario, flavour, api))
         if change is not None:
             ax.axvline(change - 0.5, color="#666666", lw=1.5)
-        _title(ax, mode)
+        ax.set_title(mode, fontsize=17)
         ax.set_xlabel("step")
     axes[0][0].set_ylabel("loss")
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(3, max(1, len(labels))), frameon=False,
-               fontsize=14, title=f"{sel.label()} · mean over repeats · grey line: the change", title_fontsize=13)
-    fig.suptitle(title, x=0.01, ha="left")
+    fig.legend(handles, labels, loc="outside lower center", ncol=min(3, max(1, len(labels))), frameon=False,
+               fontsize=MIN_PT + 1, title=f"{sel.label()} · mean over repeats · grey line: the change",
+               title_fontsize=MIN_PT)
+    fig.suptitle(title, x=0.01, ha="left", fontsize=TITLE_PT)
     return save(fig, path)
 
 
 def timing_figure(cells, sel: Selection, title: str, path: Path) -> Path:
-    """Median step time over the bare compiled step, a bar per (scenario, flavour, api) and mode,
-    each annotated with the cell's tracing count."""
+    """Median step time over the bare static step of the same mode (and worker, flavour,
+    optimizer): a group of bars per (scenario, flavour, api), a bar per mode, each annotated with
+    the cell's tracing count."""
     ok = sel.filter(cells)
     modes, rows = _modes(ok), sel.rows(cells)
-    legend_in = 1.0 + 0.45 * -(-len(rows) // 3)
-    fig, ax = plt.subplots(figsize=(max(14, 1.1 * len(rows) * len(modes) + 4), 6 + legend_in))
-    frame(fig, top_in=_title_in(title), bottom_in=legend_in + 0.8)
-    width = 0.8 / max(1, len(rows))
+    fig, ax = plt.subplots(figsize=SIZE, layout="constrained")
+    height = 0.8 / max(1, len(modes))
+    ends = []
     for k, (scenario, flavour, api) in enumerate(rows):
         for j, mode in enumerate(modes):
             c = ok[(ok["scenario"] == scenario) & (ok["flavour"] == flavour) & (ok["api"] == api) & (ok["mode"] == mode)]
@@ -233,24 +219,28 @@ def timing_figure(cells, sel: Selection, title: str, path: Path) -> Path:
                 continue
             ratio = float(pd.to_numeric(c["step_ratio"], errors="coerce").median())
             traces = int(pd.to_numeric(c["traces"], errors="coerce").max())
-            x = j + (k - (len(rows) - 1) / 2) * width
-            ax.bar(x, ratio, width=width * 0.95, color=OKABE_ITO[k % len(OKABE_ITO)],
-                   label=f"{scenario} ({flavour} · {api})" if j == 0 else None)
-            ax.annotate(f"{traces}", (x, ratio), ha="center", va="bottom", fontsize=17, xytext=(0, 3),
+            y = k + (j - (len(modes) - 1) / 2) * height
+            ax.barh(y, ratio, height=height * 0.92, color=OKABE_ITO[j % len(OKABE_ITO)], label=mode if k == 0 else None)
+            ax.annotate(f"{traces}", (ratio, y), ha="left", va="center", fontsize=MIN_PT + 1, xytext=(3, 0),
                         textcoords="offset points")
-    ax.axhline(1.0, color="#000000", lw=1.5, ls="--")
-    ax.set_xticks(range(len(modes)), modes)
-    ax.set_ylabel("step time / bare compiled step")
+            ends.append(ratio)
+    ax.axvline(1.0, color="#000000", lw=1.5, ls="--")
+    ax.set_yticks(range(len(rows)), [f"{s}\n{f} · {a}" for s, f, a in rows], fontsize=MIN_PT + 1)
+    ax.invert_yaxis()  # the first row on top, as the page lists them
+    ax.set_xlabel("step time / bare static step")
     ratios = pd.to_numeric(ok["step_ratio"], errors="coerce").dropna()
     if len(ratios) and ratios.min() > 0 and ratios.max() / ratios.min() > 20:
         # a retrace per step can cost hundreds of bare steps: on a linear axis the rest vanish
-        ax.set_yscale("log")
-        ax.set_ylabel("step time / bare compiled step (log)")
+        ax.set_xscale("log")
+        ax.set_xlabel("step time / bare static step (log)")
+        ax.set_xlim(right=max(ends) * 3)  # room for the counts beside the bars
+    elif ends:
+        ax.set_xlim(0, max(ends) * 1.12)
     handles, labels = ax.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(3, max(1, len(rows))), frameon=False,
-               fontsize=14, title=f"{sel.label()} · number on a bar: tf.function traces of the cell's train step "
-                                  "(0 = eager) · dashed: the bare step", title_fontsize=13)
-    fig.suptitle(title, x=0.01, ha="left")
+    fig.legend(handles, labels, loc="outside lower center", ncol=len(modes), frameon=False, fontsize=MIN_PT + 2,
+               title=f"{sel.label()} · bare static step: the same worker, flavour and mode with the LR never changed"
+                     " (dashed, ×1) · number on a bar: tf.function traces (0 = eager)", title_fontsize=MIN_PT)
+    fig.suptitle(title, x=0.01, ha="left", fontsize=TITLE_PT)
     return save(fig, path)
 
 
