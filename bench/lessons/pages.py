@@ -15,7 +15,8 @@ import pandas as pd
 
 from bench import results
 from bench.analysis import truth
-from bench.lessons import heatmap, notebooks, plots, titles
+from bench.core.verdicts import MISREPORTED_PLOT_MARK
+from bench.lessons import cheatsheet, heatmap, notebooks, plots, site, slides, titles
 from bench.lessons import panels as lesson_panels
 from bench.lessons import sources as lesson_source
 
@@ -179,10 +180,21 @@ def build(results_dir, out="lessons", sources: Path = lesson_source.SOURCES) -> 
     figures.mkdir(parents=True, exist_ok=True)
     plots.theme()
     written = [heatmap.truth_figure(cells, titles.truth_title(cells), figures / TRUTH_FIGURE)]
+    (out / slides.SLIDES).mkdir(exist_ok=True)
+    about: dict[str, list[tuple[str, str]]] = {}
     for lesson in lessons:
         # the folder's own name: pages do not change with where, or how, the folder was named
         text = page(lesson, cells, steps, meta, f"{Path(results_dir).resolve().name}/", figures)
         results.atomic_write(out / f"{lesson.slug}.md", text)
         results.atomic_write(out / f"{lesson.slug}.ipynb", notebooks.from_page(text))
-        written += [out / f"{lesson.slug}.md", out / f"{lesson.slug}.ipynb"]
+        results.atomic_write(out / slides.SLIDES / f"{lesson.slug}.html", slides.deck(text))
+        written += [out / f"{lesson.slug}.md", out / f"{lesson.slug}.ipynb", out / slides.SLIDES / f"{lesson.slug}.html"]
+        for scenario in scenarios_of(lesson, cells):
+            about.setdefault(scenario, []).append((lesson.slug, lesson.title.replace("`", "")))
+    versions = _versions(meta)
+    written += site.build(results_dir, out, cells, steps, meta, about, plots._change_step(cells), versions)
+    written += cheatsheet.write(cells, steps, "Changing the learning rate mid-training: what took effect, per flavour",
+                                f"Measured by lr-bench, {versions}; every api, mode and optimizer measured. "
+                                f"{MISREPORTED_PLOT_MARK}: optimizer.learning_rate printed before a step differed from the LR "
+                                "the step used.", out)
     return written
