@@ -9,7 +9,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 #: The dependencies the cells run on (pyproject.toml). Missing, the session fails here: a broken install
 #: must not pass as a green run of skips. Found, not imported: most tests run them in subprocesses.
-REQUIRED = ("tensorflow", "keras", "tf_keras")
+#: On TensorFlow <= 2.15 (Keras 2) the Keras 2 flavours use tf.keras, so tf_keras is not needed there.
+from bench.core.flavours import keras_major  # noqa: E402  (reads package metadata only)
+
+REQUIRED = ("tensorflow", "keras") + (("tf_keras",) if keras_major() != 2 else ())
 _missing = [name for name in REQUIRED if importlib.util.find_spec(name) is None]
 if _missing:
     raise ImportError(f"required dependencies not installed: {', '.join(_missing)} (pip install -e .[test])")

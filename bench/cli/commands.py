@@ -39,11 +39,14 @@ def cmd_run(args) -> int:
                          f"expected a divisor of {cfg.batch_size}")
     try:
         out = runner.run(cfg)
-    except (ResumeError, netns.Refused) as e:
+    except (ResumeError, netns.Refused, runner.NoFlavour) as e:
         raise UsageError(str(e)) from None
     except runner.Interrupted as e:
         print(f"lr-bench: {e}", file=sys.stderr)
         return 130
+    except runner.NothingToRun as e:
+        print(e)
+        return 0
     print("wrote " + ", ".join(str(p) for p in publish.contents(out)))
     lessons = None
     if cfg.lessons and "none" in cfg.strategies:  # the lessons teach the single-device cells
@@ -88,9 +91,13 @@ def cmd_list(args) -> int:
 
 def cmd_report(args) -> int:
     from bench import results
-    from bench.analysis import releases, truth
+    from bench.analysis import history, releases, truth
+    from bench.analysis.releases import discover
 
     try:
+        if len(args.dir) == 1 and discover(args.dir[0]) and not (Path(args.dir[0]) / results.CELLS_CSV).exists():
+            print(f"wrote {history.write_releases(args.dir[0])}")  # a sweep's folder of releases
+            return 0
         if len(args.dir) == 1:
             print(f"wrote {truth.write_truth(args.dir[0])}")
             return 0
@@ -147,6 +154,22 @@ def cmd_audit(args) -> int:
 
 
 
+def cmd_sweep(args) -> int:
+    from bench import results
+    from bench.runner import sweep
+
+    check_out(args.out)
+    run_args = [a for option in ("scenarios", "flavours", "apis", "modes", "optimizers")
+                if getattr(args, option) for a in (f"--{option}", ",".join(getattr(args, option)))]
+    try:
+        path = sweep.run(list(args.releases), args.out, args.envs or sweep.default_envs(), run_args,
+                         say=lambda line: print(line, flush=True))
+    except (sweep.SweepError, results.ResultsError) as e:
+        raise UsageError(str(e)) from None
+    print(f"wrote {path}")
+    return 0
+
+
 def cmd_lint(args) -> int:
     from bench.lint.cli import run
     from bench.lint.config import ConfigError
@@ -158,4 +181,4 @@ def cmd_lint(args) -> int:
 
 
 COMMANDS = {"run": cmd_run, "list": cmd_list, "report": cmd_report, "lessons": cmd_lessons, "compare": cmd_compare,
-            "merge": cmd_merge, "audit": cmd_audit, "lint": cmd_lint}
+            "merge": cmd_merge, "audit": cmd_audit, "lint": cmd_lint, "sweep": cmd_sweep}

@@ -105,6 +105,18 @@ def build_parser() -> argparse.ArgumentParser:
     aud = sub.add_parser("audit", help="check the popular LR-reset recipe's claims: write DIR/AUDIT.md")
     aud.add_argument("dir", nargs="?", default="results")
 
+    from bench.runner.sweep import TARGETS
+
+    sw = sub.add_parser("sweep", help="the quick matrix on every release, each in an environment of its own: "
+                                      "OUT/<release>/ and OUT/RELEASES.md")
+    sw.add_argument("--releases", type=_ids("--releases", tuple(TARGETS)), default=tuple(TARGETS),
+                    help="which releases, e.g. tf-2.15,tf-2.21,keras-3.5 (default: all, in order)")
+    sw.add_argument("--out", default="results/releases")
+    sw.add_argument("--envs", metavar="DIR", help="where the environments are kept (default: ~/.cache/lr-bench/envs)")
+    for option, valid in (("--scenarios", tuple(REGISTRY)), ("--flavours", tuple(FLAVOURS)), ("--apis", APIS),
+                          ("--modes", MODES), ("--optimizers", OPTIMIZERS)):
+        sw.add_argument(option, type=_ids(option, valid), default=(), help="passed to each release's run")
+
     from bench.lint.cli import add_parser as add_lint_parser
 
     add_lint_parser(sub)

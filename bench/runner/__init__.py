@@ -2,6 +2,6 @@
 finished cells, and publishing the results folder. Never imports TensorFlow; the processes it
 starts (``bench.measure``) do."""
 
-from bench.runner.matrix import Interrupted, run, run_matrix
+from bench.runner.matrix import Interrupted, NoFlavour, NothingToRun, run, run_matrix
 
-__all__ = ["Interrupted", "run", "run_matrix"]
+__all__ = ["Interrupted", "NoFlavour", "NothingToRun", "run", "run_matrix"]

@@ -20,9 +20,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from bench.core.config import Config
+from bench.core.flavours import available
 from bench.procs import netns
 from bench.procs.netns import PRIVATE
-from bench.results.meta import fingerprint
+from bench.results.meta import fingerprint, installed_versions
 from bench.results.protocol import failed
 from bench.runner.eta import Eta, format_seconds
 from bench.runner.plan import env_group, plan
@@ -55,6 +56,14 @@ class Interrupted(Exception):
     """Ctrl-C: finished cells are stored; the run can be resumed."""
 
 
+class NoFlavour(Exception):
+    """Every flavour asked for is missing from the installed TensorFlow/Keras."""
+
+
+class NothingToRun(Exception):
+    """``--resume`` found every planned cell in the finished results folder: nothing is written."""
+
+
 def run_matrix(cfg: Config, progress: bool | None = None) -> tuple[list[dict], list[dict], dict]:
     """Run every cell not already stored; returns (cell rows, step rows, meta)."""
     started = datetime.now(timezone.utc)
@@ -63,6 +72,12 @@ def run_matrix(cfg: Config, progress: bool | None = None) -> tuple[list[dict], l
         network, warning = netns.choose(cfg.allow_exposed_ports)
         if warning:
             print(f"lr-bench: {warning}", file=sys.stderr)
+    present, absent = available(cfg.flavours or None)
+    for name, why in absent.items():  # a flavour this release does not have: left out, not an error
+        print(f"lr-bench: flavour {name} left out: {why}", file=sys.stderr)
+    if not present:
+        raise NoFlavour("no flavour of this run exists on the installed TensorFlow/Keras: "
+                        + "; ".join(f"{n}: {w}" for n, w in absent.items()))
     cores = usable_cores()
     n_workers = cfg.workers or len(cores)
     pin = n_workers <= len(cores)
@@ -70,16 +85,26 @@ def run_matrix(cfg: Config, progress: bool | None = None) -> tuple[list[dict], l
     workers = [Worker("keras3", cores[i] if pin else None, logdir / f"worker{i}.log", cfg.cell_timeout) for i in range(n_workers)]
     store = Store(Path(cfg.out))
     stop = threading.Event()
+    # What the workers will run, read from package metadata: a resumed run whose cells are all
+    # stored needs no worker, and none is started.
+    done = store.start(fingerprint(cfg.to_dict(), installed_versions()), resume=cfg.resume, force=cfg.force)
+    hellos: dict = {}
     try:
-        for w in workers:  # import TensorFlow in every worker at once
-            w.spawn()
-        hellos = {"keras3": workers[0].wait_hello()}
-        for w in workers[1:]:
-            w.wait_hello()
-        gpus = len(hellos["keras3"].get("gpus") or [])
-        specs = plan(cfg, gpus, network or PRIVATE)
-        done = store.start(fingerprint(cfg.to_dict(), hellos["keras3"]),
-                           resume=cfg.resume, force=cfg.force)
+        if any(d in ("auto", "gpu") for d in cfg.devices):  # how many GPUs: only a worker can tell
+            specs = None
+        else:
+            specs = plan(cfg, 0, network or PRIVATE, present)
+            if all(s.key in store.from_folder and s.key in done for s in specs):
+                raise NothingToRun(f"nothing to run: all {len(specs)} cells of {cfg.out} were measured with the "
+                                   f"same settings and versions")
+        if specs is None or any(s.key not in done for s in specs):
+            for w in workers:  # import TensorFlow in every worker at once
+                w.spawn()
+            hellos = {"keras3": workers[0].wait_hello()}
+            for w in workers[1:]:
+                w.wait_hello()
+        if specs is None:
+            specs = plan(cfg, len(hellos["keras3"].get("gpus") or []), network or PRIVATE, present)
         finished = {s.key: done[s.key] for s in specs if s.key in done}
         todo: queue.Queue = queue.Queue()
         for s in sorted(specs, key=lambda s: (env_group(s) != "keras3", env_group(s))):  # keras3 first, then by group
@@ -148,10 +173,23 @@ def run_matrix(cfg: Config, progress: bool | None = None) -> tuple[list[dict], l
         wall_s=round((datetime.now(timezone.utc) - started).total_seconds(), 2),
         resumed_cells=sum(k in done for k in finished),
         cpu=cpu_model(), cores=len(cores), workers=n_workers, pinned=pin,
-        platform=platform.platform(), versions=hellos, config=cfg.to_dict(), cells=len(ordered),
+        platform=platform.platform(), versions=hellos or _stored_versions(cfg.out) or {"keras3": installed_versions()},
+        config=cfg.to_dict(),
+        cells=len(ordered),
+        **({"flavours_absent": absent} if absent else {}),
         **({"multiworker_network": network} if network else {}),
     )
     return [o.cell for o in ordered], [s for o in ordered for s in o.steps], meta
+
+
+def _stored_versions(out) -> dict:
+    """A resumed run that started no worker: the versions its stored cells were measured with."""
+    from bench import results
+
+    try:
+        return results.read_meta(out).get("versions", {})
+    except results.ResultsError:
+        return {}
 
 
 def _progress(total: int, enabled: bool | None, initial: int = 0):

@@ -14,18 +14,19 @@ from bench.results.protocol import CellSpec
 from bench.scenarios import REGISTRY
 
 
-def plan(cfg: Config, gpus: int, network: str = PRIVATE) -> list[CellSpec]:
+def plan(cfg: Config, gpus: int, network: str = PRIVATE, flavours: list[str] | None = None) -> list[CellSpec]:
     """Every applicable cell of the configuration, as worker specs, in a stable order.
 
     ``gpus``: how many GPUs the workers see (a bool says whether there is any); ``network``: where
-    multiworker processes run (``bench.procs.netns``)."""
+    multiworker processes run (``bench.procs.netns``); ``flavours``: the ones to plan (default: the
+    configuration's, or every flavour)."""
     devices = []
     for d in cfg.devices:
         for dev in (("cpu", "gpu") if gpus else ("cpu",)) if d == "auto" else (d,):
             if dev not in devices:
                 devices.append(dev)
     specs = []
-    for flavour in cfg.flavours or tuple(FLAVOURS):
+    for flavour in flavours if flavours is not None else (cfg.flavours or tuple(FLAVOURS)):
         for sid in cfg.scenarios or tuple(REGISTRY):
             scenario = REGISTRY[sid]
             for strategy in cfg.strategies:
@@ -65,7 +66,7 @@ def in_shard(key: tuple, k: int, n: int) -> bool:
 def env_group(spec: CellSpec) -> str:
     """Which kind of worker process a cell needs: its flavour's environment, and for mirrored
     cells on CPU as many logical CPU devices as replicas (both fixed when TensorFlow starts)."""
-    group = "legacy" if FLAVOURS[spec.flavour].legacy_env else "keras3"
+    group = "legacy" if FLAVOURS[spec.flavour].needs_legacy_env else "keras3"
     if spec.strategy == "mirrored" and spec.device == "cpu":
         group += f"{LOGICAL}{spec.replicas}"
     return group

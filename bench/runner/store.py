@@ -2,7 +2,9 @@
 
 Each finished cell is one JSON file under ``OUT/.partial/``, written atomically; ``run.json``
 there holds the fingerprint (measurement settings and versions) the cells were measured with.
-``lr-bench run --resume`` keeps the cells whose fingerprint matches and runs the rest.
+``lr-bench run --resume`` keeps the cells whose fingerprint matches and runs the rest. Without a
+``.partial`` folder it keeps the cells of a finished results folder in OUT (``cells.csv``,
+``steps.csv``, ``meta.json``) measured with the same fingerprint, as a fresh clone has them.
 """
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ import json
 import shutil
 from pathlib import Path
 
+from bench import results
 from bench.results import atomic_write
+from bench.results.columns import KEY
+from bench.results.meta import folder_fingerprint
 from bench.results.protocol import CellResult
 
 PARTIAL = ".partial"
@@ -25,6 +30,8 @@ class ResumeError(ValueError):
 class Store:
     def __init__(self, out: Path):
         self.dir = Path(out) / PARTIAL
+        #: keys of the cells taken from the finished results folder rather than from .partial
+        self.from_folder: set[tuple] = set()
 
     def _path(self, key: tuple) -> Path:
         return self.dir / (hashlib.sha1("\0".join(key).encode()).hexdigest()[:20] + ".json")
@@ -40,12 +47,36 @@ class Store:
             if stored != fp and not force:
                 raise ResumeError(_difference(stored, fp, self.dir.parent))
             if stored == fp:
+                self.from_folder = set(self._finished_folder(fp))
                 return self._load()
+        finished = self._finished_folder(fp) if resume and not run.is_file() else {}
         if self.dir.exists():
             shutil.rmtree(self.dir)
         self.dir.mkdir(parents=True)
         atomic_write(run, json.dumps(fp, indent=1, sort_keys=True))
-        return {}
+        for result in finished.values():  # kept in .partial too, so an interrupted resume keeps them
+            self.save(result)
+        self.from_folder = set(finished)
+        return finished
+
+    def _finished_folder(self, fp: dict) -> dict[tuple, CellResult]:
+        """The ok and skipped cells of the results folder OUT when it was measured with ``fp``."""
+        out = self.dir.parent
+        try:
+            if folder_fingerprint(results.read_meta(out)) != fp:
+                return {}
+            cells, steps = results.read_cells(out), results.read_steps(out)
+        except (results.ResultsError, OSError):
+            return {}
+        by_cell = {key: g for key, g in steps.groupby(list(KEY), sort=False)} if len(steps) else {}
+        done = {}
+        for row in cells.to_dict("records"):
+            if row.get("status") not in ("ok", "skipped"):
+                continue
+            key = tuple(row[k] for k in KEY)
+            rows = by_cell[key].to_dict("records") if key in by_cell else []
+            done[key] = CellResult(_plain(row), [_plain(s) for s in rows])
+        return done
 
     def _load(self) -> dict[tuple, CellResult]:
         done = {}
@@ -75,3 +106,8 @@ def _difference(stored: dict | None, fp: dict, out: Path) -> str:
                 return (f"--resume: cells in {out} were measured with {k}={a}, this run has {k}={b}; "
                         f"rerun with the same settings, or add --force to discard them")
     return f"--resume: cells in {out} were measured differently; add --force to discard them"
+
+
+def _plain(row: dict) -> dict:
+    """A row read by pandas with its NumPy scalars made Python values, as a worker sends them."""
+    return {k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}

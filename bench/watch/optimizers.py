@@ -18,10 +18,14 @@ import tensorflow as tf
 
 
 def flavour(opt) -> str:
-    """'keras3', 'tf_keras' or 'tf_keras_legacy', from the optimizer's class; '' when neither."""
+    """'keras3', 'tf_keras' or 'tf_keras_legacy', from the optimizer's class; '' when neither.
+    Keras 2's own classes (``keras.*`` on TensorFlow <= 2.15) count as tf_keras."""
+    from bench.core.flavours import keras_major
+
+    keras2 = keras_major() == 2  # TensorFlow <= 2.15: the keras package is Keras 2, tf_keras's code
     for cls in type(opt).__mro__:
         module = cls.__module__
-        if module.startswith("tf_keras"):
+        if module.startswith("tf_keras") or (keras2 and module.startswith("keras")):
             return "tf_keras_legacy" if ".optimizers.legacy" in module or "optimizer_v2" in module else "tf_keras"
         if module.startswith("keras"):
             return "keras3"

@@ -5,17 +5,18 @@ import pytest
 
 import tensorflow as tf  # noqa: E402  required: a broken install fails here, not skips
 
-from bench.core import probe
-
+from bench.core import probe  # noqa: E402
+from bench.core.flavours import FLAVOURS, keras_major  # noqa: E402
 from bench.measure import build, context  # noqa: E402
-from bench.core.flavours import FLAVOURS  # noqa: E402
 from bench.scenarios import REGISTRY, Rates  # noqa: E402
 
 MODES = ("eager", "function", "xla")
+#: Keras 3 where installed; on TensorFlow <= 2.15 (Keras 2) the tf.keras flavour.
+FLAVOUR = "tf_keras" if keras_major() == 2 else "keras3"
 
 
 def _ctx(mode, opt):
-    return context.Ctx(REGISTRY["static"], FLAVOURS["keras3"], "loop", mode, "cpu", opt, Rates.for_optimizer(opt), 3, 6)
+    return context.Ctx(REGISTRY["static"], FLAVOURS[FLAVOUR], "loop", mode, "cpu", opt, Rates.for_optimizer(opt), 3, 6)
 
 
 def _batches(n=4):

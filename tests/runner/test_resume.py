@@ -79,3 +79,33 @@ def test_the_run_records_its_worker_pinned_to_a_core(stored_run):
     assert (meta["workers"], meta["pinned"]) == (1, True)
     assert hello["core"] == str(min(usable_cores()))
     assert (hello["intra_op_threads"], hello["inter_op_threads"]) == (1, 1)
+
+
+def test_resume_over_a_finished_folder_measures_nothing_and_then_only_what_is_new(tmp_path):
+    """A fresh clone has the results files but no ``.partial``: ``--resume`` takes the cells from
+    them, starts no worker when nothing is left, and measures only cells the folder lacks."""
+    import shutil
+
+    out = tmp_path / "done"
+    first = run_cli(*TWO, "--out", str(out))
+    assert first.returncode == 0, first.stderr[-2000:]
+    shutil.rmtree(out / PARTIAL)
+    meta = json.loads((out / results.META_JSON).read_text())
+    cells = results.read_cells(out)
+
+    again = run_cli(*TWO, "--out", str(out), "--resume")
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "nothing to run: all 2 cells" in again.stdout
+    assert json.loads((out / results.META_JSON).read_text()) == meta  # nothing rewritten
+
+    wider = [a if a != "static,assign" else "static,assign,attr-set" for a in TWO]
+    more = run_cli(*wider, "--out", str(out), "--resume")
+    assert more.returncode == 0, more.stderr[-2000:]
+    after = results.read_cells(out)
+    assert json.loads((out / results.META_JSON).read_text())["resumed_cells"] == 2
+    assert sorted(after["scenario"]) == ["assign", "attr-set", "static"]
+    kept = after[after["scenario"] != "attr-set"].set_index("scenario").sort_index()
+    for column in ("verdict", "reported_ok", "traces", "step_ratio", "step_s_median"):
+        assert kept[column].tolist() == cells.set_index("scenario").sort_index()[column].tolist(), column
+    steps = results.read_steps(out)
+    assert len(steps[steps["scenario"] == "static"]) == 4  # its steps came back with it

@@ -1,0 +1,185 @@
+"""RELEASES.md: what each release measured, and in which release each behaviour changed.
+
+Built from a sweep's folders (``bench.analysis.releases.discover``) alone: pandas, no TensorFlow.
+Every range it states ("effective through 2.15, ignored from 2.16") is computed from the cells of
+those folders; a release that did not measure a cell says nothing about it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from bench import results
+from bench.analysis import audit, truth
+from bench.analysis.compare import ratio_difference
+from bench.analysis.releases import SERIES, Release, discover, ranges
+from bench.core.verdicts import LEGEND, shown
+from bench.results.columns import KEY
+
+RELEASES_MD = "RELEASES.md"
+#: Step-ratio changes between two releases are named past this, plus the two runs' uncertainty.
+RATIO_CHANGE = 0.25
+
+
+def load(releases: list[Release]) -> dict[Release, pd.DataFrame]:
+    return {r: results.read_cells(r.folder) for r in releases}
+
+
+def _summary(cells: pd.DataFrame) -> str:
+    ok = cells[cells["status"] == "ok"]
+    if ok.empty:
+        return "" if cells.empty else " / ".join(sorted(set(cells["status"])))
+    return truth.describe(ok, truth.outcome(ok)).replace("|", "/")
+
+
+def _series(releases: list[Release]) -> dict[str, list[Release]]:
+    out: dict[str, list[Release]] = {}
+    for r in releases:
+        out.setdefault(r.series, []).append(r)
+    return out
+
+
+def tf_keras_view(releases: list[Release], cells: dict) -> list[str]:
+    """What a user of ``tf.keras`` meets, release by release (TensorFlow series only)."""
+    tf = [r for r in releases if r.series == "tf"]
+    if not tf:
+        return []
+    scenarios = list(dict.fromkeys(s for r in tf for s in cells[r]["scenario"]))
+    lines = ["## What `tf.keras` gives you, release by release", "",
+             "`tf.keras` is Keras 2 up to TensorFlow 2.15 (the `tf_keras` flavour's code, then part of "
+             "TensorFlow) and Keras 3 from 2.16 on (`keras3`); this table follows it, single device.", "",
+             "| scenario | across releases |", "|---|---|"]
+    for s in scenarios:
+        values = []
+        for r in tf:
+            c = cells[r]
+            values.append((r, _summary(c[(c["scenario"] == s) & (c["flavour"] == r.tf_keras_flavour) & (c["strategy"] == "none")])))
+        if any(v for _, v in values):
+            lines.append(f"| `{s}` | {ranges(values)} |")
+    return lines + [""]
+
+
+def by_flavour(series: list[Release], cells: dict) -> list[str]:
+    """Every scenario and flavour: its verdicts over the series, changed ones first."""
+    pairs = list(dict.fromkeys((s, f) for r in series for s, f in zip(cells[r]["scenario"], cells[r]["flavour"])))
+    changed, steady = [], []
+    for s, f in pairs:
+        values = [(r, _summary(cells[r][(cells[r]["scenario"] == s) & (cells[r]["flavour"] == f)])) for r in series]
+        line = f"| `{s}` | {f} | {ranges(values)} |"
+        (changed if len({v for _, v in values if v}) > 1 else steady).append(line)
+    head = ["| scenario | flavour | verdict across releases |", "|---|---|---|"]
+    out = [f"**{len(changed)}** of {len(pairs)} scenario × flavour pairs changed between releases.", ""]
+    if changed:
+        out += ["Changed:", ""] + head + changed + [""]
+    if steady:
+        out += ["<details><summary>Unchanged</summary>", ""] + head + steady + ["", "</details>", ""]
+    return out
+
+
+def _rows(cells: pd.DataFrame) -> dict[tuple, dict]:
+    return {tuple(r[k] for k in KEY): r for r in cells.to_dict("records")}
+
+
+def cell_changes(before: pd.DataFrame, after: pd.DataFrame) -> dict[str, list[str]]:
+    """Cell by cell, what differs from one release to the next: verdicts, ``reported_ok``,
+    tracing counts, and step ratios beyond ``RATIO_CHANGE`` plus both runs' uncertainty."""
+    b, a = _rows(before), _rows(after)
+    out: dict[str, list[str]] = {"verdict": [], "reported": [], "traces": [], "ratio": [], "status": []}
+    for key in (k for k in a if k in b):
+        x, y = b[key], a[key]
+        where = " ".join(key)
+        if x["status"] != y["status"]:
+            out["status"].append(f"{where}: {x['status']} → {y['status']}")
+            continue
+        if x["status"] != "ok":
+            continue
+        if x["verdict"] != y["verdict"]:
+            out["verdict"].append(f"{where}: {shown(x['verdict'], None)} → {shown(y['verdict'], None)}")
+        elif x["reported_ok"] != y["reported_ok"]:
+            out["reported"].append(f"{where}: printed LR {'right' if x['reported_ok'] else 'wrong'} → "
+                                   f"{'right' if y['reported_ok'] else 'wrong'}")
+        if pd.notna(x["traces"]) and pd.notna(y["traces"]) and int(x["traces"]) != int(y["traces"]):
+            out["traces"].append(f"{where}: {int(x['traces'])} → {int(y['traces'])} traces")
+        for first, second, word in ((x, y, "slower"), (y, x, "faster")):
+            moved = ratio_difference(first, second, RATIO_CHANGE)
+            if moved is not None and moved[0]:
+                out["ratio"].append(f"{where}: ×{float(x['step_ratio']):.2f} → ×{float(y['step_ratio']):.2f} ({word})")
+    return out
+
+
+def upgrade_notes(series: list[Release], cells: dict) -> list[str]:
+    lines = []
+    for before, after in zip(series, series[1:]):
+        changes = cell_changes(cells[before], cells[after])
+        verdicts, reported = changes["verdict"], changes["reported"]
+        head = f"### {before.label} → {after.label}"
+        switched = []
+        if before.tf_keras_flavour != after.tf_keras_flavour:  # tf.keras became another Keras
+            view = [cells[r][cells[r]["flavour"] == r.tf_keras_flavour].assign(flavour="tf.keras") for r in (before, after)]
+            switched = cell_changes(*view)["verdict"]
+        if not any(changes.values()) and not switched:
+            lines += [head, "", "Nothing measured changed.", ""]
+            continue
+        lines += [head, ""]
+        if switched:
+            lines.append(f"- **`tf.keras` is now {after.tf_keras_flavour}, not {before.tf_keras_flavour}**: its verdict "
+                         f"changed in {len(switched)} cells: " + "; ".join(switched[:6]) +
+                         (f"; and {len(switched) - 6} more" if len(switched) > 6 else ""))
+        for title, items in (("Verdict changed", verdicts), ("The printed LR changed", reported),
+                             ("Tracing count changed", changes["traces"]), ("Step ratio moved beyond noise", changes["ratio"]),
+                             ("Status changed", changes["status"])):
+            if items:
+                lines.append(f"- **{title}** in {len(items)} cells: " + "; ".join(items[:6]) +
+                             (f"; and {len(items) - 6} more" if len(items) > 6 else ""))
+        lines.append("")
+    return lines
+
+
+def recipe_history(releases: list[Release]) -> list[str]:
+    """For each claim of the popular recipe, in which releases it held."""
+    findings: dict[int, list[tuple[Release, str]]] = {}
+    claims = audit.CLAIMS
+    for r in releases:
+        for i, row in enumerate(audit.audit_rows(results.read_cells(r.folder), results.read_steps(r.folder))):
+            findings.setdefault(i, []).append((r, "" if row.finding == "not measured" else row.finding.split(":")[0]))
+    lines = ["## The popular recipe across releases", "",
+             "Each claim of the recipe audited in `AUDIT.md`, per series of releases: **holds** where every "
+             "cell that tests it agrees with it, **fails** where none does, **depends** otherwise.", "",
+             "| # | claim | " + " | ".join(SERIES[s] for s in _series(releases)) + " |",
+             "|---|---|" + "---|" * len(_series(releases))]
+    for i, claim in enumerate(claims):
+        per = [ranges([v for v in findings.get(i, []) if v[0].series == s]) if any(v for r, v in findings.get(i, []) if r.series == s)
+               else "not measured" for s in _series(releases)]
+        lines.append(f"| {i + 1} | {claim.text} | " + " | ".join(per) + " |")
+    return lines + [""]
+
+
+def render(root) -> str:
+    releases = discover(root)
+    if not releases:
+        raise results.ResultsError(f"{root}: no release folders (tf-X.Y or keras-X.Y holding {results.CELLS_CSV})")
+    cells = load(releases)
+    lines = ["# Across releases", "",
+             "The quick matrix on every release measured, each in an environment of its own (`lr-bench sweep`). "
+             "Ranges below are computed from these folders; a release missing from a range did not measure it.", "",
+             "| release | folder | TensorFlow | Keras | tf_keras | cells | wall time |", "|---|---|---|---|---|---|---|"]
+    for r in releases:
+        meta = results.read_meta(r.folder)
+        lines.append(f"| {r.label} | `{r.name}` | {r.tensorflow} | {r.keras} | {r.tf_keras or '—'} | {len(cells[r])} | "
+                     f"{meta.get('total_s', meta.get('wall_s', '?'))} s |")
+    lines += [""] + tf_keras_view(releases, cells)
+    for s, series in _series(releases).items():
+        lines += [f"## {SERIES[s]} releases, scenario by flavour", ""] + by_flavour(series, cells)
+        lines += [f"## Upgrade notes: {SERIES[s]}", "",
+                  "What changes, cell by cell, when moving from one release to the next. A verdict that changes "
+                  "without anything raising is a silent change of behaviour.", ""] + upgrade_notes(series, cells)
+    lines += recipe_history(releases) + [LEGEND]
+    return "\n".join(lines) + "\n"
+
+
+def write_releases(root) -> Path:
+    path = Path(root) / RELEASES_MD
+    results.atomic_write(path, render(root))
+    return path
