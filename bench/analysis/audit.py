@@ -18,6 +18,7 @@ import pandas as pd
 
 from bench import results
 from bench.analysis import truth
+from bench.analysis.releases import SERIES, discover, ranges
 from bench.core.verdicts import LEGEND, MISREPORTED_MARK, close
 from bench.results.columns import KEY
 
@@ -201,11 +202,40 @@ def render(folder) -> str:
         lines.append(f"| {i} | {claim.text} | {tested} | {row.measured}{note} | {row.finding} |")
     lines += ["", "## What its code samples get wrong beyond the LR (plain facts about the code)", ""]
     lines += [f"- {fact}" for fact in CODE_FACTS]
+    releases = discover(Path(folder) / "releases")
+    if releases:  # a sweep beside these results: the history of every claim
+        lines += [""] + recipe_history(releases)
     lines += ["", LEGEND]
     return "\n".join(lines) + "\n"
+
+
+def recipe_history(releases: list) -> list[str]:
+    """For each claim of the popular recipe, in which releases it held."""
+    findings: dict[int, list[tuple]] = {}
+    claims = CLAIMS
+    for r in releases:
+        for i, row in enumerate(audit_rows(results.read_cells(r.folder), results.read_steps(r.folder))):
+            findings.setdefault(i, []).append((r, "" if row.finding == "not measured" else row.finding.split(":")[0]))
+    lines = ["## The popular recipe across releases", "",
+             "Each claim above, per series of releases (`lr-bench sweep`, quick profile): **holds** where every "
+             "cell that tests it agrees with it, **fails** where none does, **depends** otherwise.", "",
+             "| # | claim | " + " | ".join(SERIES[s] for s in _series(releases)) + " |",
+             "|---|---|" + "---|" * len(_series(releases))]
+    for i, claim in enumerate(claims):
+        per = [ranges([v for v in findings.get(i, []) if v[0].series == s]) if any(v for r, v in findings.get(i, []) if r.series == s)
+               else "not measured" for s in _series(releases)]
+        lines.append(f"| {i + 1} | {claim.text} | " + " | ".join(per) + " |")
+    return lines + [""]
 
 
 def write_audit(folder) -> Path:
     path = Path(folder) / AUDIT_MD
     results.atomic_write(path, render(folder))
     return path
+
+
+def _series(releases: list) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for r in releases:
+        out.setdefault(r.series, []).append(r)
+    return out

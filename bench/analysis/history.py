@@ -41,6 +41,36 @@ def _series(releases: list[Release]) -> dict[str, list[Release]]:
     return out
 
 
+def scenario_lines(releases: list[Release], cells: dict, scenarios: list[str]) -> list[str]:
+    """One line per scenario: what ``tf.keras`` gave over each series of releases."""
+    lines = []
+    for s in scenarios:
+        parts = []
+        for series, members in _series(releases).items():
+            values = [(r, _summary(cells[r][(cells[r]["scenario"] == s) & (cells[r]["flavour"] == r.tf_keras_flavour)
+                                             & (cells[r]["strategy"] == "none")])) for r in members]
+            if any(v for _, v in values):
+                parts.append(f"{SERIES[series]}: {ranges(values)}")
+        if parts:
+            lines.append(f"- `{s}` through `tf.keras` — " + "; ".join(parts))
+    return lines
+
+
+def release_matrix(series: list[Release], cells: dict) -> pd.DataFrame:
+    """Verdict of ``tf.keras`` (single device) per scenario and release of one series: the
+    verdict when every cell of that scenario agrees, else ``mixed``; absent: ``not measured``."""
+    from bench.core.verdicts import MIXED, NOT_MEASURED
+
+    rows: dict[str, dict[str, str]] = {}
+    for r in series:
+        c = cells[r]
+        ok = c[(c["status"] == "ok") & (c["flavour"] == r.tf_keras_flavour) & (c["strategy"] == "none")]
+        for s, g in ok.groupby("scenario", sort=False):
+            v = set(g["verdict"])
+            rows.setdefault(s, {})[r.short] = v.pop() if len(v) == 1 else MIXED
+    return pd.DataFrame.from_dict(rows, orient="index").reindex(columns=[r.short for r in series]).fillna(NOT_MEASURED)
+
+
 def tf_keras_view(releases: list[Release], cells: dict) -> list[str]:
     """What a user of ``tf.keras`` meets, release by release (TensorFlow series only)."""
     tf = [r for r in releases if r.series == "tf"]
@@ -137,25 +167,6 @@ def upgrade_notes(series: list[Release], cells: dict) -> list[str]:
     return lines
 
 
-def recipe_history(releases: list[Release]) -> list[str]:
-    """For each claim of the popular recipe, in which releases it held."""
-    findings: dict[int, list[tuple[Release, str]]] = {}
-    claims = audit.CLAIMS
-    for r in releases:
-        for i, row in enumerate(audit.audit_rows(results.read_cells(r.folder), results.read_steps(r.folder))):
-            findings.setdefault(i, []).append((r, "" if row.finding == "not measured" else row.finding.split(":")[0]))
-    lines = ["## The popular recipe across releases", "",
-             "Each claim of the recipe audited in `AUDIT.md`, per series of releases: **holds** where every "
-             "cell that tests it agrees with it, **fails** where none does, **depends** otherwise.", "",
-             "| # | claim | " + " | ".join(SERIES[s] for s in _series(releases)) + " |",
-             "|---|---|" + "---|" * len(_series(releases))]
-    for i, claim in enumerate(claims):
-        per = [ranges([v for v in findings.get(i, []) if v[0].series == s]) if any(v for r, v in findings.get(i, []) if r.series == s)
-               else "not measured" for s in _series(releases)]
-        lines.append(f"| {i + 1} | {claim.text} | " + " | ".join(per) + " |")
-    return lines + [""]
-
-
 def render(root) -> str:
     releases = discover(root)
     if not releases:
@@ -175,7 +186,7 @@ def render(root) -> str:
         lines += [f"## Upgrade notes: {SERIES[s]}", "",
                   "What changes, cell by cell, when moving from one release to the next. A verdict that changes "
                   "without anything raising is a silent change of behaviour.", ""] + upgrade_notes(series, cells)
-    lines += recipe_history(releases) + [LEGEND]
+    lines += audit.recipe_history(releases) + [LEGEND]
     return "\n".join(lines) + "\n"
 
 

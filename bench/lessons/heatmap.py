@@ -70,3 +70,21 @@ def truth_figure(cells: pd.DataFrame, title: str, path: Path) -> Path:
     fig.legend(handles=handles, loc="outside right upper", frameon=False, fontsize=MIN_PT + 1)
     fig.suptitle(title, x=0.01, ha="left", fontsize=TITLE_PT)
     return save(fig, path)
+
+
+def release_figure(matrix: pd.DataFrame, title: str, caption: str, path: Path) -> Path:
+    """Scenarios (rows) by release (columns), coloured by the verdict ``tf.keras`` gave."""
+    names = list(COLOURS)
+    codes = matrix.map(names.index).to_numpy(dtype=float)
+    fig, ax = plt.subplots(figsize=SIZE, layout="constrained")
+    sns.heatmap(codes, ax=ax, cmap=matplotlib.colors.ListedColormap(list(COLOURS.values())),
+                vmin=-0.5, vmax=len(names) - 0.5, cbar=False, linewidths=1, linecolor="#DDDDDD",
+                xticklabels=list(matrix.columns), yticklabels=list(matrix.index))
+    ax.tick_params(axis="x", labelrotation=0, labelsize=MIN_PT)
+    ax.tick_params(axis="y", labelrotation=0, labelsize=MIN_PT)
+    ax.set_xlabel(caption, fontsize=MIN_PT)
+    present = [n for n in names if (matrix == n).to_numpy().any()]
+    handles = [matplotlib.patches.Patch(facecolor=COLOURS[n], edgecolor="#999999", label=n) for n in present]
+    fig.legend(handles=handles, loc="outside right upper", frameon=False, fontsize=MIN_PT + 1)
+    fig.suptitle(title, x=0.01, ha="left", fontsize=TITLE_PT)
+    return save(fig, path)

@@ -160,11 +160,13 @@ def _alt(title: str) -> str:
     return " ".join(title.split()).replace("[", "(").replace("]", ")")
 
 
-def page(lesson, cells, steps, meta, results_dir, figures: Path) -> str:
+def page(lesson, cells, steps, meta, results_dir, figures: Path, releases: list[str] = ()) -> str:
     before, after = lesson.body.split(lesson_source.EVIDENCE)
     head = [f"# {lesson.title}", "",
             f"<!-- Built by `lr-bench lessons` from bench/lessons/src/{lesson.slug}.md and {results_dir}; edit the source. -->", ""]
-    return "\n".join(head) + before + evidence(lesson, cells, steps, meta, results_dir, figures) + after
+    across = (["### Across releases", "", "For which releases this holds, from the release sweep "
+               f"(`{results_dir}releases/`, quick profile; see its `RELEASES.md`):", "", *releases, ""] if releases else [])
+    return "\n".join(head) + before + evidence(lesson, cells, steps, meta, results_dir, figures) + "\n".join(across) + after
 
 
 def build(results_dir, out="lessons", sources: Path = lesson_source.SOURCES) -> list[Path]:
@@ -184,17 +186,50 @@ def build(results_dir, out="lessons", sources: Path = lesson_source.SOURCES) -> 
     about: dict[str, list[tuple[str, str]]] = {}
     for lesson in lessons:
         # the folder's own name: pages do not change with where, or how, the folder was named
-        text = page(lesson, cells, steps, meta, f"{Path(results_dir).resolve().name}/", figures)
+        text = page(lesson, cells, steps, meta, f"{Path(results_dir).resolve().name}/", figures,
+                    _across_releases(Path(results_dir) / "releases", scenarios_of(lesson, cells)))
         results.atomic_write(out / f"{lesson.slug}.md", text)
         results.atomic_write(out / f"{lesson.slug}.ipynb", notebooks.from_page(text))
         results.atomic_write(out / slides.SLIDES / f"{lesson.slug}.html", slides.deck(text))
         written += [out / f"{lesson.slug}.md", out / f"{lesson.slug}.ipynb", out / slides.SLIDES / f"{lesson.slug}.html"]
         for scenario in scenarios_of(lesson, cells):
             about.setdefault(scenario, []).append((lesson.slug, lesson.title.replace("`", "")))
+    written += _release_figures(Path(results_dir) / "releases", figures)
     versions = _versions(meta)
     written += site.build(results_dir, out, cells, steps, meta, about, plots._change_step(cells), versions)
     written += cheatsheet.write(cells, steps, "Changing the learning rate mid-training: what took effect, per flavour",
                                 f"Measured by lr-bench, {versions}; every api, mode and optimizer measured. "
                                 f"{MISREPORTED_PLOT_MARK}: optimizer.learning_rate printed before a step differed from the LR "
                                 "the step used.", out)
+    return written
+
+
+def _across_releases(root: Path, scenarios: list[str]) -> list[str]:
+    """The lesson's scenarios over the release sweep beside the results, if there is one."""
+    from bench.analysis import history
+    from bench.analysis.releases import discover
+
+    releases = discover(root)
+    return history.scenario_lines(releases, history.load(releases), scenarios) if releases else []
+
+
+def _release_figures(root: Path, figures: Path) -> list[Path]:
+    """The truth table's release view: per series, the scenarios whose ``tf.keras`` verdict changed."""
+    from bench.analysis import history
+    from bench.analysis.releases import SERIES, discover
+
+    releases = discover(root)
+    if not releases:
+        return []
+    cells, written = history.load(releases), []
+    for series in dict.fromkeys(r.series for r in releases):
+        members = [r for r in releases if r.series == series]
+        matrix = history.release_matrix(members, cells)
+        changed = matrix[matrix.nunique(axis=1) > 1]
+        if changed.empty:
+            continue
+        title = (f"tf.keras across {SERIES[series]} releases: {len(changed)} of {len(matrix)} scenarios changed "
+                 "verdict")
+        caption = f"{SERIES[series]} release · the {len(matrix) - len(changed)} scenarios not shown kept one verdict"
+        written.append(heatmap.release_figure(changed, title, caption, figures / f"truth-table-{series}-releases.png"))
     return written
