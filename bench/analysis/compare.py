@@ -136,8 +136,13 @@ def machine_speed(b_rows: dict, c_rows: dict) -> float | None:
 
 
 def _steady_pairs(row: dict) -> int:
-    """About how many paired ratios a cell's ratio is the median of: its steady steps, the first
-    call and the warm-up (the profiles' ``min(5, steps // 4)``) left out, over its repeats."""
+    """How many independent paired ratios a cell's ratio is the median of: ``step_ratio_n`` where the
+    folder records it (steps run in one call of fit's train function count once); else about its
+    steady steps, the first call and the warm-up (the profiles' ``min(5, steps // 4)``) left out,
+    over its repeats."""
+    n = _num(row.get("step_ratio_n"))
+    if n > 0:
+        return int(n)
     steps, repeats = _num(row["steps"]), _num(row["repeats"])
     if not (steps > 0 and repeats > 0):
         return 1

@@ -7,12 +7,16 @@ import numpy as np
 
 from bench.results.columns import NOISY_IQR
 
+#: Fewer independent pairs than this, and their spread says nothing: the ratio is flagged noisy.
+MIN_PAIRS = 4
 
-def _steady(per_repeat: list[list[float]], warmup: int) -> list[float]:
+
+def _steady(per_repeat: list[list], warmup: int, by_repeat: bool = False) -> list:
     """The steps after the first call and ``warmup`` more, pooled over repeats (with too few steps
-    for a warm-up, every step after the first call)."""
-    steady = [s for t in per_repeat for s in t[1 + warmup:]]
-    return steady or [s for t in per_repeat for s in t[1:]]
+    for a warm-up, every step after the first call); ``by_repeat``: one list per repeat."""
+    skip = 1 + warmup if any(len(t) > 1 + warmup for t in per_repeat) else 1
+    kept = [list(t[skip:]) for t in per_repeat]
+    return kept if by_repeat else [s for t in kept for s in t]
 
 
 def _median_iqr(values: list[float]) -> tuple[float, float]:
@@ -21,6 +25,17 @@ def _median_iqr(values: list[float]) -> tuple[float, float]:
         return float("nan"), float("nan")
     q75, q25 = np.percentile(values, [75, 25])
     return float(np.median(values)), float(q75 - q25)
+
+
+def _calls(pairs: list[float], refs: list[float], orders: list[bool]) -> list[int]:
+    """Indices of the first step of each timed call: steps that ``fit`` ran in one call of its train
+    function (``steps_per_execution``) share that call's time and its reference step, so together
+    they are one pair, not several."""
+    keep = []
+    for i, key in enumerate(zip(pairs, refs, orders)):
+        if not keep or key != (pairs[keep[-1]], refs[keep[-1]], orders[keep[-1]]) or not np.isfinite(key[0]):
+            keep.append(i)
+    return keep
 
 
 def paired_ratio(ratios: list[float], ref_first: list[bool]) -> tuple[float, float]:
@@ -58,8 +73,10 @@ def summarise(step_times: list[list[float]], traces: list[list[int]], warmup: in
     steps after it are dropped; the rest, pooled over repeats, give the median and IQR. The step
     ratio comes from the steady steps' paired ratios (``paired_ratio``), its spread beside it: a
     burst of load hits a step and its reference alike, so the pairs agree where raw step times do
-    not. ``noisy`` says the paired ratios disagree (spread over ``NOISY_IQR`` of the ratio); without
-    references, that the step times do.
+    not. Steps timed as one call (``steps_per_execution``) count as one pair, and ``step_ratio_n``
+    says how many independent pairs the ratio rests on. ``noisy`` says the paired ratios disagree
+    (spread over ``NOISY_IQR`` of the ratio) or are too few to tell (under ``MIN_PAIRS``); without
+    references, that the step times disagree.
 
     A step during which the tracing count grew, after the first call, is a retrace: its time above
     the median of the steps that did not retrace is its cost, summed per repeat and averaged over
@@ -81,9 +98,16 @@ def summarise(step_times: list[list[float]], traces: list[list[int]], warmup: in
     )
     if ref_times is not None:
         pairs = pair_times if pair_times is not None else step_times
-        ratios = [[s / r if r > 0 else float("nan") for s, r in zip(t, rt)] for t, rt in zip(pairs, ref_times)]
         orders = ref_first if ref_first is not None else [[True] * len(t) for t in step_times]
-        ratio, ratio_iqr = paired_ratio(_steady(ratios, warmup), _steady(orders, warmup))
+        ratios, flags = [], []
+        for p, rt, o in zip(_steady(pairs, warmup, by_repeat=True), _steady(ref_times, warmup, by_repeat=True),
+                            _steady(orders, warmup, by_repeat=True)):
+            calls = _calls(p, rt, o)  # one pair per timed call
+            ratios += [p[i] / rt[i] if rt[i] > 0 else float("nan") for i in calls]
+            flags += [o[i] for i in calls]
+        ratio, ratio_iqr = paired_ratio(ratios, flags)
+        n = int(np.isfinite(ratios).sum()) if ratios else 0
         out.update(reference_s=_median_iqr(_steady(ref_times, warmup))[0], step_ratio=ratio, step_ratio_iqr=ratio_iqr,
-                   noisy=bool(np.isfinite(ratio_iqr)) and ratio_iqr > NOISY_IQR * ratio)
+                   step_ratio_n=n,
+                   noisy=n < MIN_PAIRS or (bool(np.isfinite(ratio_iqr)) and ratio_iqr > NOISY_IQR * ratio))
     return out

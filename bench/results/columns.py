@@ -19,10 +19,11 @@ CELLS = KEY + (
     "first_call_s",  # trace/compile plus first step, median over repeats
     "step_s_median",
     "step_s_iqr",
-    "noisy",         # the paired ratios disagree: step_ratio_iqr > NOISY_IQR x step_ratio
+    "noisy",         # the paired ratios disagree (step_ratio_iqr > NOISY_IQR x step_ratio) or are too few
     "reference_s",   # the bare static step (same worker, flavour, mode, device, optimizer), median
     "step_ratio",    # median over steady steps of step_s / the reference step timed right before it
     "step_ratio_iqr",  # IQR of those paired ratios
+    "step_ratio_n",  # independent pairs the ratio rests on (steps run in one fit call count once)
     "steps",
     "change_step",
     "repeats",
@@ -51,4 +52,5 @@ VERDICTS = ("effective", "ignored", "wrong", "raises", "diverged")
 #: everything measured before the strategy axis ran on one device without a strategy.
 #: Folders written before paired timing have no spread of the ratio (NaN: compare falls back to the
 #: step time's IQR).
-DEFAULTS = {"strategy": "none", "replicas": 1, "lr_spread": 0.0, "step_ratio_iqr": float("nan")}
+DEFAULTS = {"strategy": "none", "replicas": 1, "lr_spread": 0.0, "step_ratio_iqr": float("nan"),
+            "step_ratio_n": float("nan")}
