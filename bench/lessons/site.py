@@ -28,6 +28,20 @@ SITE = "site"
 FILTERS = ("release", "scenario", "flavour", "api", "mode", "optimizer", "device")
 CURVES = {"intended": "lr_intended", "effective": "lr_effective", "reported": "lr_reported"}
 AUDIT_PAGE = "audit.html"
+RELEASES_PAGE = "releases.html"
+
+
+def releases_cells(root: Path) -> pd.DataFrame | None:
+    """Every single-device cell of a release sweep's folders, with a ``release`` column; None
+    without a sweep."""
+    from bench.analysis.releases import discover
+
+    found = discover(root)
+    if not found:
+        return None
+    frames = [results.read_cells(r.folder).assign(release=r.label) for r in found]
+    cells = pd.concat(frames, ignore_index=True)
+    return cells[cells["strategy"] == "none"]
 
 
 def _num(x, digits: int = 4):
@@ -71,9 +85,10 @@ def _json(value) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
 
 
-def index_page(payload: dict, title: str, versions: str) -> str:
+def index_page(payload: dict, title: str, versions: str, other: tuple[str, str] = ("index.html", "this release")) -> str:
     return site_assets.PAGE.format(
         title=html.escape(title), versions=html.escape(versions), css=site_assets.CSS, js=site_assets.JS,
+        other=other[0], other_label=html.escape(other[1]),
         data=_json(payload), legend=html.escape(" · ".join(f"{verdicts.MARK[v]}" for v in verdicts.VERDICTS)
                                                 + f" · {verdicts.MISREPORTED_MARK} printed LR ≠ effective"),
         audit=AUDIT_PAGE)
@@ -92,7 +107,17 @@ def build(results_dir, out: Path, cells, steps, meta, lessons, change, versions:
     site.mkdir(parents=True, exist_ok=True)
     payload = data(cells, steps, lessons, change)
     written = [site / "index.html"]
-    results.atomic_write(written[0], index_page(payload, "Does the learning-rate change take effect?", versions))
+    across = releases_cells(Path(results_dir) / "releases")
+    other = (RELEASES_PAGE, "every release") if across is not None else ("index.html", "this release")
+    results.atomic_write(written[0], index_page(payload, "Does the learning-rate change take effect?", versions, other))
+    if across is not None:  # the release sweep beside these results: one row per cell per release
+        no_steps = pd.DataFrame(columns=[*FILTERS, "step", *CURVES.values()])
+        written.append(site / RELEASES_PAGE)
+        payload = dict(data(across, no_steps, lessons, change), curves={})  # no curves: a verdict table
+        results.atomic_write(written[-1], index_page(
+            payload, "Does the learning-rate change take effect on your release?",
+            f"{across['release'].nunique()} releases measured by lr-bench sweep (quick profile); curves are on "
+            "this release's page", ("index.html", "this release, with LR curves")))
     audit = Path(results_dir) / "AUDIT.md"
     text = audit.read_text(encoding="utf-8") if audit.is_file() else "No audit in these results: run `lr-bench audit`."
     results.atomic_write(site / AUDIT_PAGE, markdown_page(text, "Audit of the popular LR-reset recipe"))

@@ -14,7 +14,7 @@ PAGE = """<!DOCTYPE html>
 <header><h1>{title}</h1>
 <p>Measured on {versions}. Filter the table; pick a cell to see its learning rate per step, solved from the
 weights, against the one intended and the one <code>optimizer.learning_rate</code> printed.
-Also: <a href="{audit}">the audit</a> · <a href="../README.md">the workshop</a>.</p>
+Also: <a href="{audit}">the audit</a> · <a href="{other}">{other_label}</a> · <a href="../README.md">the workshop</a>.</p>
 <p class="legend">{legend}</p></header>
 <form id="filters"></form>
 <p id="count"></p>

@@ -139,3 +139,29 @@ def test_the_cheat_sheet_is_one_page():
     pdf = (LESSONS / "cheat-sheet.pdf").read_bytes()
     assert pdf.startswith(b"%PDF")
     assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1
+
+
+def test_the_release_page_filters_by_release(browser):
+    """Built beside the committed release sweep: one row per single-device cell per release, and
+    choosing a release shows exactly that release's cells, as its cells.csv has them."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    from bench.analysis.releases import discover
+
+    releases = discover(ROOT / "results" / "releases")
+    page = SITE / site.RELEASES_PAGE
+    assert releases and page.is_file(), "the committed results have a release sweep, so the site has its page"
+    payload = _embedded(page)
+    assert payload["filters"][0] == "release"
+    browser.get(page.resolve().as_uri())
+    assert _errors(browser) == []
+    chips = lambda: browser.find_elements(By.CSS_SELECTOR, "#truth a.chip")  # noqa: E731
+    assert len(chips()) == len(payload["cells"])
+    one = releases[-1]
+    cells = results.read_cells(one.folder)
+    measured = cells[(cells["status"] == "ok") & (cells["strategy"] == "none")]
+    Select(browser.find_element(By.ID, "filter-release")).select_by_value(one.label)
+    assert len(chips()) == len(measured) < len(payload["cells"])
+    _not_blank(browser.get_screenshot_as_png())
+    assert _errors(browser) == []
