@@ -149,8 +149,12 @@ class Citation:
             return f"not measured yet (no `{self.scenario}` cells in the shipped results for {self.flavour})"
         where = f" ({', '.join(self.modes)})" if self.modes else ""
         parts = "; ".join(f"{v}: measured in {n} of {self.total} cells" for v, n in self.counts)
-        also = "".join(f"; on {ver}: " + ", ".join(f"{v} {n} of {total}" for v, n in counts)
-                       for ver, counts, total in self.elsewhere)
+        # releases of the sweep with the same verdicts are counted together; the others named
+        same = [ver for ver, counts, _ in self.elsewhere if {v for v, _ in counts} == self.verdicts]
+        also = (f"; the same on {len(same)} other release{'s' if len(same) > 1 else ''} of the sweep ("
+                + (f"{same[0]} … {same[-1]}" if len(same) > 2 else " and ".join(same)) + ")") if same else ""
+        also += "".join(f"; on {ver}: " + ", ".join(f"{v} {n} of {total}" for v, n in counts)
+                        for ver, counts, total in self.elsewhere if {v for v, _ in counts} != self.verdicts)
         return f"{parts}{where} on {self.versions}{also} [{self.scenario}, {self.flavour}]"
 
 
