@@ -18,7 +18,7 @@ import pandas as pd
 
 from bench import results
 from bench.analysis import truth
-from bench.analysis.releases import SERIES, discover, ranges
+from bench.analysis.releases import SERIES, by_series, discover, ranges
 from bench.core.verdicts import LEGEND, MISREPORTED_MARK, close
 from bench.results.columns import KEY
 
@@ -219,11 +219,11 @@ def recipe_history(releases: list) -> list[str]:
     lines = ["## The popular recipe across releases", "",
              "Each claim above, per series of releases (`lr-bench sweep`, quick profile): **holds** where every "
              "cell that tests it agrees with it, **fails** where none does, **depends** otherwise.", "",
-             "| # | claim | " + " | ".join(SERIES[s] for s in _series(releases)) + " |",
-             "|---|---|" + "---|" * len(_series(releases))]
+             "| # | claim | " + " | ".join(SERIES[s] for s in by_series(releases)) + " |",
+             "|---|---|" + "---|" * len(by_series(releases))]
     for i, claim in enumerate(claims):
         per = [ranges([v for v in findings.get(i, []) if v[0].series == s]) if any(v for r, v in findings.get(i, []) if r.series == s)
-               else "not measured" for s in _series(releases)]
+               else "not measured" for s in by_series(releases)]
         lines.append(f"| {i + 1} | {claim.text} | " + " | ".join(per) + " |")
     return lines + [""]
 
@@ -232,10 +232,3 @@ def write_audit(folder) -> Path:
     path = Path(folder) / AUDIT_MD
     results.atomic_write(path, render(folder))
     return path
-
-
-def _series(releases: list) -> dict[str, list]:
-    out: dict[str, list] = {}
-    for r in releases:
-        out.setdefault(r.series, []).append(r)
-    return out

@@ -14,7 +14,7 @@ import pandas as pd
 from bench import results
 from bench.analysis import audit, truth
 from bench.analysis.compare import ratio_difference
-from bench.analysis.releases import SERIES, Release, discover, ranges
+from bench.analysis.releases import SERIES, Release, by_series, discover, ranges
 from bench.core.verdicts import LEGEND, shown
 from bench.results.columns import KEY
 
@@ -34,19 +34,12 @@ def _summary(cells: pd.DataFrame) -> str:
     return truth.describe(ok, truth.outcome(ok)).replace("|", "/")
 
 
-def _series(releases: list[Release]) -> dict[str, list[Release]]:
-    out: dict[str, list[Release]] = {}
-    for r in releases:
-        out.setdefault(r.series, []).append(r)
-    return out
-
-
 def scenario_lines(releases: list[Release], cells: dict, scenarios: list[str]) -> list[str]:
     """One line per scenario: what ``tf.keras`` gave over each series of releases."""
     lines = []
     for s in scenarios:
         parts = []
-        for series, members in _series(releases).items():
+        for series, members in by_series(releases).items():
             values = [(r, _summary(cells[r][(cells[r]["scenario"] == s) & (cells[r]["flavour"] == r.tf_keras_flavour)
                                              & (cells[r]["strategy"] == "none")])) for r in members]
             if any(v for _, v in values):
@@ -181,7 +174,7 @@ def render(root) -> str:
         lines.append(f"| {r.label} | `{r.name}` | {r.tensorflow} | {r.keras} | {r.tf_keras or '—'} | {len(cells[r])} | "
                      f"{meta.get('total_s', meta.get('wall_s', '?'))} s |")
     lines += [""] + tf_keras_view(releases, cells)
-    for s, series in _series(releases).items():
+    for s, series in by_series(releases).items():
         lines += [f"## {SERIES[s]} releases, scenario by flavour", ""] + by_flavour(series, cells)
         lines += [f"## Upgrade notes: {SERIES[s]}", "",
                   "What changes, cell by cell, when moving from one release to the next. A verdict that changes "

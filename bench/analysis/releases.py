@@ -70,6 +70,14 @@ def discover(root) -> list[Release]:
     return sorted(found, key=lambda r: (list(SERIES).index(r.series), r.minor))
 
 
+def by_series(releases: list[Release]) -> dict[str, list[Release]]:
+    """The releases of each series, in order."""
+    out: dict[str, list[Release]] = {}
+    for r in releases:
+        out.setdefault(r.series, []).append(r)
+    return out
+
+
 def _label(meta: dict, folder) -> str:
     first = versions(meta)
     return f"TF {first.get('tensorflow', '?')}" + (f" · Keras {first['keras']}" if first.get("keras") else "")

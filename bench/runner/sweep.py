@@ -89,13 +89,14 @@ def ensure_env(target: Target, envs: Path, log) -> Path:
 
 
 def _project_dependencies() -> list[str]:
+    """The bench's own requirements, as installed (extras left out)."""
     from importlib.metadata import PackageNotFoundError, requires
 
     try:
         return [r.split(";")[0].strip() for r in (requires("lr-bench") or []) if "extra ==" not in r]
     except PackageNotFoundError:
-        return ["numpy", "pandas>=2.0", "seaborn>=0.13", "matplotlib>=3.7", "tqdm>=4.60", "nbformat>=5.7",
-                "tensorboardX>=2.6"]
+        raise SweepError("lr-bench is not installed (pip install -e .): the sweep installs its dependencies "
+                         "into each release's environment") from None
 
 
 def _call(cmd: list[str], target: Target, log) -> None:
