@@ -30,7 +30,8 @@ def cmd_run(args) -> int:
         replicas=args.replicas, allow_exposed_ports=args.allow_exposed_ports, apis=args.apis, modes=args.modes,
         devices=args.devices, optimizers=args.optimizers, steps=args.steps, repeats=args.repeats, seed=args.seed,
         data=os.path.abspath(args.data) if args.data else None, out=args.out, lessons=not args.no_lessons,
-        workers=args.workers, cell_timeout=args.cell_timeout, resume=args.resume, force=args.force, shard=args.shard,
+        workers=args.workers, cell_timeout=args.cell_timeout, resume=args.resume, force=args.force,
+        keep_errors=args.keep_errors, shard=args.shard,
     ).resolved()
     if cfg.change_step >= cfg.steps:
         raise UsageError(f"--steps {cfg.steps}: too few to change the LR mid-run; expected at least 2")
@@ -161,6 +162,8 @@ def cmd_sweep(args) -> int:
     check_out(args.out)
     run_args = [a for option in ("scenarios", "flavours", "apis", "modes", "optimizers")
                 if getattr(args, option) for a in (f"--{option}", ",".join(getattr(args, option)))]
+    if not args.retry_errors:
+        run_args.append("--keep-errors")
     try:
         path = sweep.run(list(args.releases), args.out, args.envs or sweep.default_envs(), run_args,
                          say=lambda line: print(line, flush=True))

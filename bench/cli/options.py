@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--tensorboard", metavar="DIR", help="also write per-cell TensorBoard scalars into DIR")
     r.add_argument("--resume", action="store_true", help="keep the cells OUT already finished with the same settings")
     r.add_argument("--force", action="store_true", help="with --resume: discard stored cells measured differently")
+    r.add_argument("--keep-errors", action="store_true",
+                   help="with --resume: keep OUT's error cells as measured instead of running them again "
+                        "(on an older release an error is often the result)")
     r.add_argument("--shard", type=_shard, metavar="K/N", help="run only the K-th of N disjoint parts of the matrix")
     r.add_argument("--cell-timeout", type=_positive("--cell-timeout"), metavar="SECONDS",
                    help="a cell running longer is recorded as an error and its worker replaced")
@@ -113,6 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="which releases, e.g. tf-2.15,tf-2.21,keras-3.5 (default: all, in order)")
     sw.add_argument("--out", default="results/releases")
     sw.add_argument("--envs", metavar="DIR", help="where the environments are kept (default: ~/.cache/lr-bench/envs)")
+    sw.add_argument("--retry-errors", action="store_true",
+                    help="run a measured release's error cells again (by default they are its results)")
     for option, valid in (("--scenarios", tuple(REGISTRY)), ("--flavours", tuple(FLAVOURS)), ("--apis", APIS),
                           ("--modes", MODES), ("--optimizers", OPTIMIZERS)):
         sw.add_argument(option, type=_ids(option, valid), default=(), help="passed to each release's run")

@@ -62,6 +62,7 @@ class Config:
     cell_timeout: float | None = None  # seconds; None: no limit
     resume: bool = False
     force: bool = False
+    keep_errors: bool = False   # with resume: a finished folder's error cells count as measured
     shard: tuple[int, int] | None = None  # (k, n): run the k-th of n disjoint parts of the matrix
 
     def resolved(self) -> "Config":

@@ -87,7 +87,8 @@ def run_matrix(cfg: Config, progress: bool | None = None) -> tuple[list[dict], l
     stop = threading.Event()
     # What the workers will run, read from package metadata: a resumed run whose cells are all
     # stored needs no worker, and none is started.
-    done = store.start(fingerprint(cfg.to_dict(), installed_versions()), resume=cfg.resume, force=cfg.force)
+    done = store.start(fingerprint(cfg.to_dict(), installed_versions()), resume=cfg.resume, force=cfg.force,
+                       keep_errors=cfg.keep_errors)
     hellos: dict = {}
     try:
         if any(d in ("auto", "gpu") for d in cfg.devices):  # how many GPUs: only a worker can tell

@@ -32,12 +32,15 @@ class Store:
         self.dir = Path(out) / PARTIAL
         #: keys of the cells taken from the finished results folder rather than from .partial
         self.from_folder: set[tuple] = set()
+        self.kept: tuple[str, ...] = ("ok", "skipped")
 
     def _path(self, key: tuple) -> Path:
         return self.dir / (hashlib.sha1("\0".join(key).encode()).hexdigest()[:20] + ".json")
 
-    def start(self, fp: dict, resume: bool, force: bool) -> dict[tuple, CellResult]:
-        """Open the store for a run; returns the finished cells that may be reused."""
+    def start(self, fp: dict, resume: bool, force: bool, keep_errors: bool = False) -> dict[tuple, CellResult]:
+        """Open the store for a run; returns the finished cells that may be reused. Error cells are
+        run again unless ``keep_errors``."""
+        self.kept = ("ok", "skipped", "error") if keep_errors else ("ok", "skipped")
         run = self.dir / "run.json"
         if resume and run.is_file():
             try:
@@ -60,7 +63,8 @@ class Store:
         return finished
 
     def _finished_folder(self, fp: dict) -> dict[tuple, CellResult]:
-        """The ok and skipped cells of the results folder OUT when it was measured with ``fp``."""
+        """The kept cells (ok and skipped, errors too if so asked) of the results folder OUT when it
+        was measured with ``fp``."""
         out = self.dir.parent
         try:
             if folder_fingerprint(results.read_meta(out)) != fp:
@@ -71,7 +75,7 @@ class Store:
         by_cell = {key: g for key, g in steps.groupby(list(KEY), sort=False)} if len(steps) else {}
         done = {}
         for row in cells.to_dict("records"):
-            if row.get("status") not in ("ok", "skipped"):
+            if row.get("status") not in self.kept:
                 continue
             key = tuple(row[k] for k in KEY)
             rows = by_cell[key].to_dict("records") if key in by_cell else []
@@ -88,7 +92,7 @@ class Store:
                 key = result.key
             except (ValueError, KeyError, TypeError, AttributeError):
                 continue  # not a finished cell: it is simply run again
-            if result.cell.get("status") in ("ok", "skipped"):  # errors are retried
+            if result.cell.get("status") in self.kept:  # errors are retried unless kept
                 done[key] = result
         return done
 

@@ -109,3 +109,27 @@ def test_resume_over_a_finished_folder_measures_nothing_and_then_only_what_is_ne
         assert kept[column].tolist() == cells.set_index("scenario").sort_index()[column].tolist(), column
     steps = results.read_steps(out)
     assert len(steps[steps["scenario"] == "static"]) == 4  # its steps came back with it
+
+
+def test_keep_errors_counts_a_finished_folders_error_cells_as_measured(tmp_path):
+    # What a release sweep relies on: an older release's own errors are its results, so a second
+    # sweep over a finished folder runs nothing, and without the option they are run again.
+    import shutil
+
+    out = tmp_path / "finished"
+    assert run_cli(*TWO, "--out", str(out)).returncode == 0
+    shutil.rmtree(out / PARTIAL)  # as a finished folder comes out of git
+    cells = results.read_cells(out)
+    cells.loc[cells["scenario"] == "assign", ["status", "error"]] = ["error", "TypeError: not on this release"]
+    cells.to_csv(out / "cells.csv", index=False)
+    before = (out / "cells.csv").read_bytes()
+
+    kept = run_cli(*TWO, "--out", str(out), "--resume", "--keep-errors")
+    assert kept.returncode == 0, kept.stderr[-2000:]
+    assert "nothing to run: all 2 cells" in kept.stdout + kept.stderr
+    assert (out / "cells.csv").read_bytes() == before
+
+    retried = run_cli(*TWO, "--out", str(out), "--resume")
+    assert retried.returncode == 0, retried.stderr[-2000:]
+    assert results.read_meta(out)["resumed_cells"] == 1
+    assert set(results.read_cells(out)["status"]) == {"ok"}
