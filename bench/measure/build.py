@@ -47,9 +47,14 @@ def _model_class(flavour: Flavour):
 _MODEL_CLASSES: dict[str, type] = {}
 
 
+def model_class(ctx: "Ctx") -> type:
+    """The flavour's trace-counting model class (what ``load_model`` needs as a custom object)."""
+    return _MODEL_CLASSES.setdefault(ctx.flavour.name, _model_class(ctx.flavour))
+
+
 def build_model(ctx: "Ctx"):
     K = ctx.keras
-    cls = _MODEL_CLASSES.setdefault(ctx.flavour.name, _model_class(ctx.flavour))
+    cls = model_class(ctx)
     inputs = K.Input(shape=(784,))
     hidden = K.layers.Dense(10, activation="relu")(inputs)
     outputs = K.layers.Dense(10, activation="softmax")(hidden)

@@ -20,6 +20,8 @@ from bench.measure.build import make_loop_step, placement, setup, sync_fn
 from bench.measure.context import Ctx, clock, cpu_clock
 from bench.measure.recorder import Recorder
 from bench.measure.tape import StepTape
+from bench.scenarios import Preempted
+from bench.scenarios._resetup import folder
 
 if TYPE_CHECKING:
     from bench.measure.reference import Reference
@@ -92,10 +94,14 @@ def run_fit(ctx: Ctx, batches, sync, probe_pass: bool, ref: "Reference | None" =
             run_eagerly=ctx.mode == "eager", jit_compile=ctx.mode == "xla",
             **compile_kwargs,
         )
-    if ctx.mode == "xla" and not ctx.model.jit_compile:
-        raise RuntimeError("jit_compile=True was dropped by Keras: this cell would not run under XLA")
+    _check_mode(ctx)
     if probe_pass and per_call > 1:
         ctx.tape = StepTape(ctx, per_call, *batches[0])
+    if ctx.scenario.fit_restarts:
+        with folder(ctx.scenario.id) as d:
+            ctx.state["folder"] = d
+            _fit_twice(ctx, batches, [*ctx.scenario.fit_callbacks(ctx), Harness()])
+        return rec.rows
     per_epoch = 1 if ctx.scenario.fit_step_per_epoch else ctx.steps
     ds = _fit_dataset(ctx, batches, repeat=per_epoch == 1)
     ctx.model.fit(
@@ -103,6 +109,34 @@ def run_fit(ctx: Ctx, batches, sync, probe_pass: bool, ref: "Reference | None" =
         verbose=0, shuffle=False, callbacks=[*ctx.scenario.fit_callbacks(ctx), Harness()],
     )
     return rec.rows
+
+
+def _check_mode(ctx: Ctx) -> None:
+    if ctx.mode == "xla" and not ctx.model.jit_compile:
+        raise RuntimeError("jit_compile=True was dropped by Keras: this cell would not run under XLA")
+
+
+def _fit_twice(ctx: Ctx, batches, callbacks) -> None:
+    """Training stopped at the change step and resumed by a second ``fit`` call, one step per
+    epoch, as a restarted script resumes: the scenario's ``restart`` runs between the calls. Each
+    call gets only the batches it is due (a loader that starts where the data stopped), so a
+    resume that restarts its epoch count still trains exactly the remaining steps."""
+    sc, k = ctx.scenario, ctx.change_step
+    try:
+        ctx.model.fit(_fit_dataset(ctx, batches[:sc.first_fit_epochs(ctx)], repeat=False),
+                      epochs=sc.first_fit_epochs(ctx), steps_per_epoch=1, verbose=0, shuffle=False,
+                      callbacks=callbacks)
+    except Preempted:
+        pass
+    try:
+        more = sc.restart(ctx)
+    except Exception as e:  # the resume statement raised: keep it, train on the model as it is
+        ctx.record_error(e)
+        more = {}
+    _check_mode(ctx)
+    more.setdefault("epochs", ctx.steps)
+    ctx.model.fit(_fit_dataset(ctx, batches[k:], repeat=False), steps_per_epoch=1, verbose=0, shuffle=False,
+                  callbacks=callbacks, **more)
 
 
 def _fit_dataset(ctx: Ctx, batches, repeat: bool):

@@ -82,6 +82,9 @@ class Scenario:
     fit_step_per_epoch: bool = False
     #: what it makes a compiled step trace beyond its first trace, for ``lr-bench list`` ("" if nothing)
     retraces: str = ""
+    #: fit only: training stops at the change step and a second ``fit`` call, one step per epoch,
+    #: trains on from it; ``restart`` runs between the two calls, as a restarted script would
+    fit_restarts: bool = False
 
     @property
     def doc(self) -> str:
@@ -124,6 +127,21 @@ class Scenario:
 
     def compile_kwargs(self, ctx) -> dict:
         return {}
+
+    def first_fit_epochs(self, ctx) -> int:
+        """``fit_restarts`` only: the first call's ``epochs`` (one step each). It ends there, or
+        earlier when one of the scenario's callbacks raises ``Preempted`` (a job killed part-way)."""
+        return ctx.change_step
+
+    def restart(self, ctx) -> dict:
+        """``fit_restarts`` only: the restarted script's set-up between the two ``fit`` calls; it
+        may build a new ``ctx.model`` and optimizer (``_resetup.use``). Returns the second call's
+        own ``fit`` arguments (``initial_epoch``, for instance); may raise."""
+        return {}
+
+
+class Preempted(Exception):
+    """Raised by a scenario's callback to stop the first ``fit`` call as a killed job stops."""
 
 
 def register(cls: type[Scenario]) -> type[Scenario]:

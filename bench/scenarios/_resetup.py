@@ -21,12 +21,31 @@ def use(ctx, optimizer) -> None:
     ctx.optimizer = optimizer
 
 
+def compile_as_cell(ctx, model, optimizer) -> None:
+    """``model.compile`` with the cell's own arguments (loss, mode) and ``optimizer``."""
+    model.compile(optimizer=optimizer, loss=ctx.loss_fn, run_eagerly=ctx.mode == "eager",
+                  jit_compile=ctx.mode == "xla", **ctx.scenario.compile_kwargs(ctx))
+
+
+def restarted(ctx, learning_rate):
+    """What a restarted script builds before it restores anything: a fresh model, and a fresh
+    optimizer at ``learning_rate`` compiled into it, not built (as ``compile`` leaves it).
+    They become the cell's model and optimizer."""
+    from bench.measure.build import build_model  # run in the worker only
+
+    model = build_model(ctx)
+    optimizer = ctx.flavour.optimizer(ctx.opt_name, learning_rate)
+    compile_as_cell(ctx, model, optimizer)
+    ctx.model = model
+    use(ctx, optimizer)
+    return model
+
+
 def recompile(ctx, optimizer) -> None:
     """``model.compile`` with the cell's own arguments and ``optimizer``, then the train function a
     second ``fit`` call would make at its start: compile drops the old one, and since the harness
     cannot end its ``fit`` at the change step, this stands for the boundary between two calls."""
-    ctx.model.compile(optimizer=optimizer, loss=ctx.loss_fn, run_eagerly=ctx.mode == "eager",
-                      jit_compile=ctx.mode == "xla", **ctx.scenario.compile_kwargs(ctx))
+    compile_as_cell(ctx, ctx.model, optimizer)
     use(ctx, optimizer)
     if ctx.api == "fit":
         ctx.model.make_train_function(force=True)

@@ -5,9 +5,9 @@ builds what a restarted script builds (a fresh optimizer on the same schedule; i
 model and a fresh train step too), restores, and trains on. Intended: the schedule continues from
 the saved iteration, so it is the same trajectory as not resuming at all.
 
-Not here: ``keras.models.load_model``, ``BackupAndRestore`` and ``fit(initial_epoch=k)`` swap the
-model or need a second ``fit`` call, which the fit harness (one ``fit`` per cell, timed from its
-callbacks) does not make.
+Here the restore happens inside one ``fit`` call (or the loop); the resumes that end ``fit`` and
+call it again (``load_model``, ``BackupAndRestore``, ``fit(initial_epoch=k)``) are in
+``resume_fit``.
 """
 
 from bench.scenarios import Scenario, register

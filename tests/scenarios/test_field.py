@@ -27,6 +27,7 @@ PLAIN = ("restart-by-iterations", "ctor-lr-kwarg", "ctor-decay-kwarg", "callable
          "resume-load-weights")
 EXTENDED = ("adamw-assign", "adamw-decay-assign", "grad-accum-schedule", "grad-accum-assign", "mixed-assign-outer",
             "mixed-assign-inner", "mixed-set-outer", "mixed-set-inner", "mixed-bfloat16-assign", "optimizer-reassign")
+RESTARTS = ("resume-load-model", "resume-initial-epoch", "resume-backup-restore")
 FLAVOURS = ("keras3", "tf_keras", "tf_keras_legacy")
 STEPS = 6  # change before step 3
 
@@ -53,6 +54,13 @@ def plain(tmp_path_factory):
 def extended(tmp_path_factory):
     # fit alone: it is the one api every one of them has, in every mode.
     return _run(tmp_path_factory, "extended", "--scenarios", ",".join(EXTENDED), "--apis", "fit")
+
+
+@pytest.fixture(scope="module")
+def restarts(tmp_path_factory):
+    # two fit calls with a restart between: what the optimizer's state holds is the question, so
+    # both optimizers; one traced mode (the restart is the same Python in every mode)
+    return _run(tmp_path_factory, "restarts", "--scenarios", ",".join(RESTARTS), "--modes", "function")
 
 
 def _verdicts(cells, scenario):
@@ -152,6 +160,30 @@ def test_restarts_resumes_and_recompiles_take_effect(plain):
     # A schedule's LR is a number in Keras 3 only; tf_keras's prints are not the LR applied.
     rep = {f: {v[1] for k, v in _verdicts(cells, "restart-by-iterations").items() if k[0] == f} for f in FLAVOURS}
     assert rep == {"keras3": {True}, "tf_keras": {False}, "tf_keras_legacy": {False}}
+
+
+def test_a_second_fit_call_resumes_the_schedule_only_where_the_step_count_is_restored(restarts):
+    _, cells, steps = restarts
+    _check_against_numpy(cells, steps)
+    assert len(steps) == len(cells) * STEPS
+    got = {sid: {(k[0], k[3]): v[0] for k, v in _verdicts(cells, sid).items()} for sid in RESTARTS}
+    every = {(f, o) for f in FLAVOURS for o in ("adam", "sgd")}
+    assert all(set(g) == every for g in got.values()), got
+    # BackupAndRestore brings back the step count in every flavour
+    assert set(got["resume-backup-restore"].values()) == {"effective"}
+    # load_weights into a compiled, not yet built Keras 3 Adam skips its state (a warning only):
+    # the schedule starts again; SGD has no slots, so its step count loads
+    assert got["resume-initial-epoch"] == {**dict.fromkeys(every, "effective"), ("keras3", "adam"): "wrong"}
+    # a full .keras save reloaded with load_model loses a legacy optimizer's step count
+    assert got["resume-load-model"] == {(f, o): "wrong" if f == "tf_keras_legacy" else "effective" for f, o in every}
+    change = STEPS // 2
+    for r in cells[cells["verdict"] == "wrong"].itertuples():
+        s = _steps(steps, r)
+        rates = Rates.for_optimizer(r.optimizer)
+        after = s[s["step"] >= change]
+        # the schedule restarted at the resume: step t runs at schedule(t - change)
+        want = [rates.schedule(t - change) for t in after["step"]]
+        assert np.allclose(after["lr_effective"], want, rtol=1e-3), (r.scenario, r.flavour, r.optimizer)
 
 
 def test_an_optimizer_swapped_behind_a_traced_step_is_not_the_one_applied(extended):
