@@ -86,6 +86,10 @@ def _same_as(axis: str, value: str):
 
 
 RECIPE = ("assign", "attr-set", "schedule-decay", "schedule-swap")
+FIELD_ASSIGN = ("mixed-assign-outer", "mixed-assign-inner", "mixed-bfloat16-assign", "adamw-assign",
+                "adamw-decay-assign", "grad-accum-assign")
+FIELD_SCHEDULE = ("resume-checkpoint", "resume-load-weights", "resume-load-model", "resume-initial-epoch",
+                  "resume-backup-restore", "grad-accum-schedule")
 
 CLAIMS = (
     Claim("A new float alone changes nothing; the optimizer object itself has to be updated (tested with "
@@ -120,6 +124,17 @@ CLAIMS = (
     Claim("(code) `tf.keras` gives the same results whichever Keras it resolves to (Keras 3, or "
           "tf_keras with `TF_USE_LEGACY_KERAS=1`).", RECIPE, _same_as("flavour", "keras3"),
           note="tf_keras flavours only: holds where the verdict equals Keras 3's"),
+    # Its claims carried to where users meet them: wrapped optimizers, checkpoints and resumes.
+    Claim("(field) `assign` changes the LR of the steps that follow also through a wrapped or extended "
+          "optimizer (mixed precision's `LossScaleOptimizer` or its inner optimizer, AdamW, gradient "
+          "accumulation).", FIELD_ASSIGN, _verdict_is("effective")),
+    Claim("(field) Plain `=` does nothing also on a mixed-precision optimizer (outer or inner).",
+          ("mixed-set-outer", "mixed-set-inner"), _verdict_is_not("effective")),
+    Claim("(field) An LR set with `assign` or a new optimizer stays set when a checkpoint is restored "
+          "after it.", ("restore-lr", "restore-lr-checkpoint"), _verdict_is("effective"),
+          note="the restore writes the saved LR back"),
+    Claim("(field) A schedule follows its steps across a save and resume (every way the bench resumes) "
+          "and under gradient accumulation.", FIELD_SCHEDULE, _verdict_is("effective")),
 )
 
 #: What its code samples get wrong that needs no measurement: plain facts about the code.
