@@ -30,8 +30,10 @@ class EffectiveLRMonitor(tf.keras.callbacks.Callback):
         log_dir: a folder for TensorBoard scalars, or None.
 
     It subclasses ``tf.keras.callbacks.Callback``: the Keras TensorFlow is set up for (tf_keras
-    when ``TF_USE_LEGACY_KERAS=1``). The train function is traced again when training begins, so
-    the hook is part of the traced step; the weights it produces are the same bits.
+    when ``TF_USE_LEGACY_KERAS=1``). A train function traced before the monitor first joins a
+    ``fit`` is traced again then, so the hook is part of the traced step; the weights it produces
+    are the same bits. Later ``fit`` calls with the same monitor reuse that traced step (no
+    retrace); after training the hook stays in it disarmed, and copies nothing.
     """
 
     def __init__(self, expected: Callable[[int], float] | None = None, *, every: int = 1, rtol: float = 1e-3,
@@ -40,6 +42,7 @@ class EffectiveLRMonitor(tf.keras.callbacks.Callback):
         check_args(expected, rtol, on_mismatch, every)  # now, not when fit starts
         self._args = dict(expected=expected, rtol=rtol, on_mismatch=on_mismatch, every=every, log_dir=log_dir)
         self.watcher: Watcher | None = None
+        self._hooked_fn = None  # the train function traced with this watcher's hook
         self.records: list[dict] = []
         self.notes: list[str] = []
 
@@ -48,14 +51,18 @@ class EffectiveLRMonitor(tf.keras.callbacks.Callback):
         if self.watcher is None or self.watcher.model is not model or self.watcher.given is not model.optimizer:
             self.watcher = Watcher(model, model.optimizer, **self._args)
             self.watcher.records, self.watcher.notes = self.records, self.notes
+            self._hooked_fn = None
         spe = getattr(model, "steps_per_execution", None) or getattr(model, "_steps_per_execution", None) or 1
         spe = int(spe.numpy()) if hasattr(spe, "numpy") else int(spe)
         if spe != 1:
             self.watcher.quiet(f"steps_per_execution={spe}: each callback sees {spe} steps at once, so no single "
                                "step can be replayed; compile with steps_per_execution=1 to measure")
         self.watcher.install()
-        if self.watcher.quiet_reason is None:
+        if self.watcher.quiet_reason is None and model.train_function is not self._hooked_fn:
+            # fit has made its train function before this hook runs; one it may already have
+            # traced (an earlier fit without the monitor) is made afresh, to trace with the hook
             model.make_train_function(force=True)
+            self._hooked_fn = model.train_function
 
     def on_train_batch_begin(self, batch, logs=None):
         self.watcher.begin()
@@ -69,7 +76,4 @@ class EffectiveLRMonitor(tf.keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         if self.watcher is not None:
-            hooked = self.watcher.snaps is not None
-            self.watcher.finish()
-            if hooked:
-                self.model.train_function = None  # the next fit traces without the hook
+            self.watcher.finish()  # disarms the traced hook: a later fit without the monitor copies nothing

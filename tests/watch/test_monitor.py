@@ -267,3 +267,32 @@ def test_effective_lr_fixture_on_an_unbuilt_model(effective_lr):
     got = effective_lr(model, optimizer, _loop(model, optimizer, "function"), (x, y))
     assert got == pytest.approx(0.0123, rel=1e-4)
     assert model.built and optimizer.built  # built by the step itself, as without the fixture
+
+
+def test_fit_called_again_with_the_same_monitor_does_not_retrace():
+    # A monitored fit traces its train step once, with the hook; a second fit call with the same
+    # monitor reuses it (before, every fit call traced again) and still measures every step.
+    traces = []
+
+    class Counting(keras.Model):
+        def train_step(self, data):
+            traces.append(1)  # Python: runs once per trace
+            return super().train_step(data)
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input(shape=(784,))
+    hidden = keras.layers.Dense(10, activation="relu")(inputs)
+    model = Counting(inputs, keras.layers.Dense(10, activation="softmax")(hidden))
+    model.compile(keras.optimizers.SGD(0.01), "categorical_crossentropy")
+    x, y = _data(steps=3)
+    monitor = watch.EffectiveLRMonitor(lambda step: 0.01, on_mismatch="raise")
+    model.fit(x, y, batch_size=32, epochs=1, verbose=0, shuffle=False, callbacks=[monitor])
+    first = len(traces)
+    model.fit(x, y, batch_size=32, epochs=1, verbose=0, shuffle=False, callbacks=[monitor])
+    assert first >= 1 and len(traces) == first
+    assert [r["step"] for r in monitor.records] == list(range(6))
+    assert all(r["lr_effective"] == pytest.approx(0.01, rel=1e-4) for r in monitor.records)
+    # after training the hook is disarmed: a fit without the monitor copies nothing
+    count = int(monitor.watcher.snaps.count.numpy())
+    model.fit(x, y, batch_size=32, epochs=1, verbose=0, shuffle=False)
+    assert int(monitor.watcher.snaps.count.numpy()) == count
