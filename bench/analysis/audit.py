@@ -89,7 +89,7 @@ RECIPE = ("assign", "attr-set", "schedule-decay", "schedule-swap")
 FIELD_ASSIGN = ("mixed-assign-outer", "mixed-assign-inner", "mixed-bfloat16-assign", "adamw-assign",
                 "adamw-decay-assign", "grad-accum-assign")
 FIELD_SCHEDULE = ("resume-checkpoint", "resume-load-weights", "resume-load-model", "resume-initial-epoch",
-                  "resume-backup-restore", "grad-accum-schedule")
+                  "resume-new-optimizer", "resume-backup-restore", "grad-accum-schedule")
 
 CLAIMS = (
     Claim("A new float alone changes nothing; the optimizer object itself has to be updated (tested with "

@@ -65,6 +65,30 @@ class ResumeInitialEpoch(_RestartedFit):
 
 
 @register
+class ResumeNewOptimizer(_RestartedFit):
+    """A fresh model given the saved weights, then compiled with a fresh optimizer, and `fit(initial_epoch=k)`."""
+
+    id = "resume-new-optimizer"
+    rank = 50
+
+    def fit_callbacks(self, ctx):
+        path = ctx.flavour.checkpoint_path(ctx.state["folder"])
+        return [ctx.keras.callbacks.ModelCheckpoint(path, save_weights_only=True)]
+
+    def restart(self, ctx):
+        from bench.measure.build import build_model  # run in the worker only
+        from bench.scenarios._resetup import compile_as_cell
+
+        model = build_model(ctx)
+        model.load_weights(ctx.flavour.checkpoint_path(ctx.state["folder"]))  # before compile: no optimizer yet
+        optimizer = ctx.flavour.optimizer(ctx.opt_name, ctx.rates.schedule.build(ctx))
+        compile_as_cell(ctx, model, optimizer)
+        ctx.model = model
+        use(ctx, optimizer)
+        return dict(initial_epoch=ctx.change_step)
+
+
+@register
 class ResumeBackupAndRestore(_RestartedFit):
     """`fit(callbacks=[BackupAndRestore(dir)])` killed at the change step and run again on a fresh compiled model."""
 

@@ -287,6 +287,20 @@ FLAG = {
         model.compile(keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(1e-3, 1000)), loss="mse")
         model.fit(x, y, initial_epoch=5, epochs=10)
         """,
+        """
+        import keras
+        model = keras.Sequential()
+        model.load_weights(path)
+        model.compile(keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(1e-3, 1000)), loss="mse")
+        model.fit(x, y, initial_epoch=5, epochs=10)
+        """,
+        """
+        import keras
+        model = keras.Sequential()
+        model.compile(keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(1e-3, 1000)), loss="mse")
+        model.load_weights(path)
+        model.fit(x, y, initial_epoch=5, epochs=10)
+        """,
     ],
     "LR015": [
         """
@@ -520,9 +534,15 @@ CLEAN = {
     "LR014": [
         """
         import keras
+        import tensorflow as tf
         model = keras.Sequential()
         model.compile(keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(1e-3, 1000)), loss="mse")
-        model.load_weights(path)
+        tf.train.Checkpoint(model=model, optimizer=model.optimizer).restore(path)
+        model.fit(x, y, initial_epoch=5, epochs=10)
+        """,
+        """
+        import keras
+        model = keras.models.load_model(path)
         model.fit(x, y, initial_epoch=5, epochs=10)
         """,
         """
@@ -626,6 +646,9 @@ def test_the_cited_scenario_follows_the_spelling():
                                     "model.optimizer.learning_rate = 1e-4\n        model.compile(optimizer=model.optimizer")
     assert scenario(same, "LR015") == ["recompile-same-optimizer"]
     assert scenario(FLAG["LR008"][1], "LR008") == ["plateau-on-schedule"]
+    # weights loaded before the compile have no optimizer to go to; after it, into one not built
+    assert scenario(FLAG["LR014"][1], "LR014") == ["resume-new-optimizer"]
+    assert scenario(FLAG["LR014"][2], "LR014") == ["resume-initial-epoch"]
 
 
 def test_findings_point_at_the_pattern():
