@@ -160,6 +160,17 @@ def upgrade_notes(series: list[Release], cells: dict) -> list[str]:
     return lines
 
 
+def last_run(meta: dict) -> str:
+    """What the folder's last run measured and how long it took: a resumed run measures only the
+    cells the folder lacked, so its time is not the time of the whole release."""
+    took = meta.get("total_s", meta.get("wall_s"))
+    took = f"{took} s" if took is not None else "?"
+    resumed = meta.get("resumed_cells") or 0
+    if not resumed:
+        return f"all cells, {took}"
+    return f"{meta.get('cells', 0) - resumed} cells, {took} (resumed)"
+
+
 def render(root) -> str:
     releases = discover(root)
     if not releases:
@@ -168,11 +179,10 @@ def render(root) -> str:
     lines = ["# Across releases", "",
              "The quick matrix on every release measured, each in an environment of its own (`lr-bench sweep`). "
              "Ranges below are computed from these folders; a release missing from a range did not measure it.", "",
-             "| release | folder | TensorFlow | Keras | tf_keras | cells | wall time |", "|---|---|---|---|---|---|---|"]
+             "| release | folder | TensorFlow | Keras | tf_keras | cells | last run |", "|---|---|---|---|---|---|---|"]
     for r in releases:
-        meta = results.read_meta(r.folder)
         lines.append(f"| {r.label} | `{r.name}` | {r.tensorflow} | {r.keras} | {r.tf_keras or '—'} | {len(cells[r])} | "
-                     f"{meta.get('total_s', meta.get('wall_s', '?'))} s |")
+                     f"{last_run(results.read_meta(r.folder))} |")
     lines += [""] + tf_keras_view(releases, cells)
     for s, series in by_series(releases).items():
         lines += [f"## {SERIES[s]} releases, scenario by flavour", ""] + by_flavour(series, cells)
