@@ -11,10 +11,16 @@ from bench.results.columns import NOISY_IQR
 MIN_PAIRS = 4
 
 
+def _skip(per_repeat: list[list], warmup: int) -> int:
+    """How many leading steps of each repeat are not steady: the first call and ``warmup`` more
+    (with too few steps for a warm-up, the first call alone)."""
+    return 1 + warmup if any(len(t) > 1 + warmup for t in per_repeat) else 1
+
+
 def _steady(per_repeat: list[list], warmup: int, by_repeat: bool = False) -> list:
     """The steps after the first call and ``warmup`` more, pooled over repeats (with too few steps
     for a warm-up, every step after the first call); ``by_repeat``: one list per repeat."""
-    skip = 1 + warmup if any(len(t) > 1 + warmup for t in per_repeat) else 1
+    skip = _skip(per_repeat, warmup)
     kept = [list(t[skip:]) for t in per_repeat]
     return kept if by_repeat else [s for t in kept for s in t]
 
@@ -100,9 +106,11 @@ def summarise(step_times: list[list[float]], traces: list[list[int]], warmup: in
         pairs = pair_times if pair_times is not None else step_times
         orders = ref_first if ref_first is not None else [[True] * len(t) for t in step_times]
         ratios, flags = [], []
-        for p, rt, o in zip(_steady(pairs, warmup, by_repeat=True), _steady(ref_times, warmup, by_repeat=True),
-                            _steady(orders, warmup, by_repeat=True)):
-            calls = _calls(p, rt, o)  # one pair per timed call
+        skip = _skip(pairs, warmup)
+        for p, rt, o in zip(pairs, ref_times, orders):
+            # one pair per timed call, and only calls that start once the warm-up is over: a call
+            # of several steps (steps_per_execution) that began in it carries its trace or compile
+            calls = [i for i in _calls(p, rt, o) if i >= skip]
             ratios += [p[i] / rt[i] if rt[i] > 0 else float("nan") for i in calls]
             flags += [o[i] for i in calls]
         ratio, ratio_iqr = paired_ratio(ratios, flags)
