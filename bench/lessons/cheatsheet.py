@@ -55,12 +55,35 @@ def _recipe_text(scenario: str) -> str:
     return code.group(1) if code else ""
 
 
+def _names(recipes: list[tuple[str, str]]) -> list[str]:
+    """Scenario ids as a wrapped list, never broken inside an id."""
+    return textwrap.wrap(", ".join(s + note for s, note in recipes), WIDTH, break_on_hyphens=False)
+
+
+def _lines(parts: dict, code_lines: int) -> float:
+    """The height of one flavour's column, in lines, with ``code_lines`` lines of code per recipe
+    that works (-1: those recipes as a wrapped list of names, as the ones that never worked)."""
+    n = 1.6
+    for part in ("works", "depends", "never"):
+        if parts[part]:
+            n += 1.3 + 0.5
+            if part == "never" or (part == "works" and code_lines < 0):
+                n += len(_names(parts[part]))
+            else:
+                n += sum(1 + (min(code_lines, len(textwrap.wrap(_recipe_text(s), WIDTH))) if part == "works" else 0)
+                         for s, _ in parts[part])
+    return n
+
+
 def figure(cells: pd.DataFrame, steps: pd.DataFrame, title: str, footer: str):
     sheet = recipes(cells, steps)
     fig = plt.figure(figsize=SIZE)
     w, h = SIZE
     fig.text(0.3 / w, 1 - 0.25 / h, title, fontsize=TITLE_PT, fontweight="bold", va="top")
     col_w = (w - 0.6) / max(1, len(sheet))
+    # As much of each recipe's code as fits above the footer: two lines, one, none, or names only.
+    room = (h - 1.0 - 0.3 - LINE_IN * (1 + len(textwrap.wrap(footer, 150)))) / LINE_IN
+    code_lines = next((c for c in (2, 1, 0) if all(_lines(p, c) <= room for p in sheet.values())), -1)
     for k, (flavour, parts) in enumerate(sheet.items()):
         x, y = 0.3 + k * col_w, h - 1.0
         fig.text(x / w, y / h, flavour, fontsize=MIN_PT + 4, fontweight="bold", va="top")
@@ -72,15 +95,16 @@ def figure(cells: pd.DataFrame, steps: pd.DataFrame, title: str, footer: str):
                 continue
             fig.text(x / w, y / h, heading, fontsize=MIN_PT + 1, fontweight="bold", color=colour, va="top")
             y -= LINE_IN * 1.3
-            if part == "never":
-                for line in textwrap.wrap(", ".join(s for s, _ in parts[part]), WIDTH):
+            listed = part == "never" or (part == "works" and code_lines < 0)
+            if listed:
+                for line in _names(parts[part]):
                     fig.text(x / w, y / h, line, fontsize=MIN_PT, va="top")
                     y -= LINE_IN
-            for scenario, note in parts[part] if part != "never" else []:
+            for scenario, note in parts[part] if not listed else []:
                 fig.text(x / w, y / h, scenario + note, fontsize=MIN_PT, fontweight="bold", va="top")
                 y -= LINE_IN
                 if part == "works":
-                    for line in textwrap.wrap(_recipe_text(scenario), WIDTH)[:2]:
+                    for line in textwrap.wrap(_recipe_text(scenario), WIDTH)[:max(0, code_lines)]:
                         fig.text((x + 0.2) / w, y / h, line, fontsize=MIN_PT, family="monospace", va="top")
                         y -= LINE_IN
             y -= LINE_IN * 0.5

@@ -39,6 +39,25 @@ def truth_matrix(cells: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return verdicts.fillna(NOT_MEASURED), misreported.fillna(False).astype(bool)
 
 
+#: Scenario rows one 720-pixel figure holds at the projector's smallest type.
+MAX_ROWS = 20
+
+
+def truth_figures(cells: pd.DataFrame, title: str, first: Path) -> list[Path]:
+    """The heatmap, its scenarios split evenly over as few figures as hold them at ``MAX_ROWS``
+    each: ``first``, then ``first`` with ``-2``, ``-3``... before its suffix."""
+    scenarios = list(dict.fromkeys(cells["scenario"]))
+    parts = -(-len(scenarios) // MAX_ROWS)
+    size = -(-len(scenarios) // parts)
+    out = []
+    for i in range(parts):
+        chunk = scenarios[i * size:(i + 1) * size]
+        path = first if i == 0 else first.with_name(f"{first.stem}-{i + 1}{first.suffix}")
+        part = f" ({i + 1} of {parts})" if parts > 1 else ""
+        out.append(truth_figure(cells[cells["scenario"].isin(chunk)], title + part, path))
+    return out
+
+
 def truth_figure(cells: pd.DataFrame, title: str, path: Path) -> Path:
     """The heatmap at 1280×720: modes along the bottom, each flavour · api group named on top."""
     verdicts, misreported = truth_matrix(cells)

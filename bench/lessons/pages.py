@@ -181,7 +181,7 @@ def build(results_dir, out="lessons", sources: Path = lesson_source.SOURCES) -> 
     figures = out / FIGURES
     figures.mkdir(parents=True, exist_ok=True)
     plots.theme()
-    written = [heatmap.truth_figure(cells, titles.truth_title(cells), figures / TRUTH_FIGURE)]
+    written = heatmap.truth_figures(cells, titles.truth_title(cells), figures / TRUTH_FIGURE)
     (out / slides.SLIDES).mkdir(exist_ok=True)
     about: dict[str, list[tuple[str, str]]] = {}
     for lesson in lessons:
