@@ -121,11 +121,10 @@ def _fit_twice(ctx: Ctx, batches, callbacks) -> None:
     epoch, as a restarted script resumes: the scenario's ``restart`` runs between the calls. Each
     call gets only the batches it is due (a loader that starts where the data stopped), so a
     resume that restarts its epoch count still trains exactly the remaining steps."""
-    sc, k = ctx.scenario, ctx.change_step
+    sc, k, first = ctx.scenario, ctx.change_step, ctx.scenario.first_fit_epochs(ctx)
     try:
-        ctx.model.fit(_fit_dataset(ctx, batches[:sc.first_fit_epochs(ctx)], repeat=False),
-                      epochs=sc.first_fit_epochs(ctx), steps_per_epoch=1, verbose=0, shuffle=False,
-                      callbacks=callbacks)
+        ctx.model.fit(_fit_dataset(ctx, batches[:first], repeat=False), epochs=first, steps_per_epoch=1,
+                      verbose=0, shuffle=False, callbacks=callbacks)
     except Preempted:
         pass
     try:

@@ -27,13 +27,16 @@ def compile_as_cell(ctx, model, optimizer) -> None:
                   jit_compile=ctx.mode == "xla", **ctx.scenario.compile_kwargs(ctx))
 
 
-def restarted(ctx, learning_rate):
-    """What a restarted script builds before it restores anything: a fresh model, and a fresh
-    optimizer at ``learning_rate`` compiled into it, not built (as ``compile`` leaves it).
-    They become the cell's model and optimizer."""
+def restarted(ctx, learning_rate, before_compile=None):
+    """What a restarted script builds: a fresh model, and a fresh optimizer at ``learning_rate``
+    compiled into it, not built (as ``compile`` leaves it); ``before_compile(model)`` runs on the
+    model first (a load into a model that has no optimizer yet). They become the cell's model
+    and optimizer."""
     from bench.measure.build import build_model  # run in the worker only
 
     model = build_model(ctx)
+    if before_compile is not None:
+        before_compile(model)
     optimizer = ctx.flavour.optimizer(ctx.opt_name, learning_rate)
     compile_as_cell(ctx, model, optimizer)
     ctx.model = model

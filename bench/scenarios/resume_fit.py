@@ -47,44 +47,40 @@ class ResumeLoadModel(_RestartedFit):
         return dict(initial_epoch=ctx.change_step)
 
 
+class _FromWeights(_RestartedFit):
+    """The first run saves weights-only checkpoints; the restarted one loads them."""
+
+    def fit_callbacks(self, ctx):
+        return [ctx.keras.callbacks.ModelCheckpoint(self.path(ctx), save_weights_only=True)]
+
+    @staticmethod
+    def path(ctx) -> str:
+        return ctx.flavour.checkpoint_path(ctx.state["folder"])
+
+
 @register
-class ResumeInitialEpoch(_RestartedFit):
+class ResumeInitialEpoch(_FromWeights):
     """`ModelCheckpoint(save_weights_only=True)`, then a fresh compiled model, `load_weights` and `fit(initial_epoch=k)`."""
 
     id = "resume-initial-epoch"
     rank = 50
 
-    def fit_callbacks(self, ctx):
-        path = ctx.flavour.checkpoint_path(ctx.state["folder"])
-        return [ctx.keras.callbacks.ModelCheckpoint(path, save_weights_only=True)]
-
     def restart(self, ctx):
         model = restarted(ctx, ctx.rates.schedule.build(ctx))
-        model.load_weights(ctx.flavour.checkpoint_path(ctx.state["folder"]))
+        model.load_weights(self.path(ctx))
         return dict(initial_epoch=ctx.change_step)
 
 
 @register
-class ResumeNewOptimizer(_RestartedFit):
+class ResumeNewOptimizer(_FromWeights):
     """A fresh model given the saved weights, then compiled with a fresh optimizer, and `fit(initial_epoch=k)`."""
 
     id = "resume-new-optimizer"
     rank = 50
 
-    def fit_callbacks(self, ctx):
-        path = ctx.flavour.checkpoint_path(ctx.state["folder"])
-        return [ctx.keras.callbacks.ModelCheckpoint(path, save_weights_only=True)]
-
     def restart(self, ctx):
-        from bench.measure.build import build_model  # run in the worker only
-        from bench.scenarios._resetup import compile_as_cell
-
-        model = build_model(ctx)
-        model.load_weights(ctx.flavour.checkpoint_path(ctx.state["folder"]))  # before compile: no optimizer yet
-        optimizer = ctx.flavour.optimizer(ctx.opt_name, ctx.rates.schedule.build(ctx))
-        compile_as_cell(ctx, model, optimizer)
-        ctx.model = model
-        use(ctx, optimizer)
+        # loaded before compile: the model has no optimizer yet to take the saved one's state
+        restarted(ctx, ctx.rates.schedule.build(ctx), before_compile=lambda m: m.load_weights(self.path(ctx)))
         return dict(initial_epoch=ctx.change_step)
 
 
