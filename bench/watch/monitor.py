@@ -23,7 +23,7 @@ class EffectiveLRMonitor(tf.keras.callbacks.Callback):
 
     Args:
         expected: ``step -> learning rate`` you mean, or None to compare with the reported LR only.
-        every: measure one step in ``every``; the others pay for one ``tf.cond`` in the step.
+        every: measure one step in ``every``; the others pay for two conditions on a false flag.
         rtol: relative tolerance of the comparisons.
         on_mismatch: ``"warn"`` (one ``LRMismatchWarning`` per mismatch episode) or ``"raise"``
             (``LRMismatchError`` at the first mismatch, or at weights that stop being finite).

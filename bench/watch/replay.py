@@ -10,6 +10,10 @@ like, ``B`` is proportional to the LR) made ``dW = A + lr * B``, and least squar
 weight gives ``lr``. The residual says whether that held: when the update is not affine in the LR
 (Ftrl divides by it), it is far above the rounding of the weights, and the step is not measurable.
 
+Once one step has been solved that way, a measured step first replays its update at the LR the
+optimizer reports, before the update itself (``bench.watch.snapshot``); when the update then
+gives the same bits, that LR is the one applied (``exact_ops``) and nothing is solved.
+
 The replay runs in the step's own graph and compile mode (eager, ``tf.function`` or XLA), with
 the same ops as the update, so rounding is the step's own; the optimizer reads a variable of the
 monitor's as its learning rate only while the replay's ops are being traced.
@@ -25,7 +29,7 @@ import tensorflow as tf
 from . import optimizers
 
 F64 = tf.float64
-FIELDS = ("count", "lr", "residual", "size", "rounding", "finite", "step", "change", "replayed", "lr_seen")
+FIELDS = ("count", "lr", "residual", "size", "rounding", "finite", "step", "change", "replayed", "lr_seen", "exact")
 
 
 @dataclass
@@ -40,6 +44,7 @@ class Solved:
     change: float      # |dW|: zero when the step applied nothing
     replayed: bool     # the replays gave finite weights (an update that divides by its LR does not)
     lr_seen: float     # what optimizer.learning_rate reported, evaluated inside the step before the update
+    exact: bool        # the update at lr_seen, replayed, gave the step's own bits (no solve was needed)
 
     @property
     def affine(self) -> bool:
@@ -55,7 +60,8 @@ class Solved:
 def solved(values, opt) -> Solved:
     d = dict(zip(FIELDS, values.tolist()))
     return Solved(int(d["count"]), d["lr"], d["residual"], d["size"], d["rounding"], bool(d["finite"]),
-                  optimizers.step_number(opt, int(d["step"])), d["change"], bool(d["replayed"]), d["lr_seen"])
+                  optimizers.step_number(opt, int(d["step"])), d["change"], bool(d["replayed"]), d["lr_seen"],
+                  bool(d["exact"]))
 
 
 def _read(v):
@@ -105,11 +111,27 @@ def replay_ops(opt, apply, grads, variables, state, before, state_before, rate, 
     eps = [_eps(v) for v in variables]
     rounding = (tf.norm(_flat([tf.abs(tf.cast(x, F64)) * e for x, e in zip(after, eps)]))
                 + tf.norm(_flat([tf.abs(tf.cast(x, F64)) * e for x, e in zip(w0, eps)])))
+    values = dict(count=tf.cast(count, F64), lr=lr, residual=tf.norm(d - fit), size=tf.norm(fit), rounding=rounding,
+                  finite=tf.cast(tf.reduce_all(tf.math.is_finite(w1)), F64), step=_step(opt, state, s0),
+                  change=tf.norm(w1 - start), replayed=tf.cast(tf.reduce_all(tf.math.is_finite(tf.concat([a, b], 0))), F64),
+                  lr_seen=tf.cast(lr_before, F64), exact=tf.constant(0.0, F64))
+    return tf.stack([values[k] for k in FIELDS])
+
+
+def _step(opt, state, s0):
+    """The optimizer's iteration count before the step, as float64."""
     iterations = optimizers.iterations_variable(opt)
     at = [i for i, s in enumerate(state) if s is iterations]
-    step = tf.cast(s0[at[0]], F64) if at else tf.cast(_read(iterations), F64) - 1.0
-    values = dict(count=tf.cast(count, F64), lr=lr, residual=tf.norm(d - fit), size=tf.norm(fit), rounding=rounding,
-                  finite=tf.cast(tf.reduce_all(tf.math.is_finite(w1)), F64), step=step, change=tf.norm(w1 - start),
-                  replayed=tf.cast(tf.reduce_all(tf.math.is_finite(tf.concat([a, b], 0))), F64),
-                  lr_seen=tf.cast(lr_before, F64))
+    return tf.cast(s0[at[0]], F64) if at else tf.cast(_read(iterations), F64) - 1.0
+
+
+def exact_ops(opt, variables, state, before, state_before, count, lr_before):
+    """The FIELDS of a step that the replay at the reported LR reproduced bit for bit: that LR is
+    the one applied, with no residual."""
+    w1, start = _flat([_read(v) for v in variables]), _flat([_read(c) for c in before])
+    change = tf.norm(w1 - start)
+    values = dict(count=tf.cast(count, F64), lr=tf.cast(lr_before, F64), residual=tf.constant(0.0, F64), size=change,
+                  rounding=tf.constant(0.0, F64), finite=tf.cast(tf.reduce_all(tf.math.is_finite(w1)), F64),
+                  step=_step(opt, state, [_read(c) for c in state_before]), change=change,
+                  replayed=tf.constant(1.0, F64), lr_seen=tf.cast(lr_before, F64), exact=tf.constant(1.0, F64))
     return tf.stack([values[k] for k in FIELDS])

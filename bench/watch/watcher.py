@@ -65,6 +65,8 @@ class Watcher:
         self.snaps = None
         self._calls, self._armed, self._flag, self._reported = 0, False, False, math.nan
         self._count, self._prepared_at = 0, None
+        self._exact_on = False  # the step first replays at the reported LR (see bench.watch.snapshot)
+        self.solves = {"single": 0, "full": 0}  # measured steps settled by one replay, or solved in full
         self._said: set = set()
         self._hyper: dict | None = None
         if not optimizers.flavour(self.opt):
@@ -176,6 +178,7 @@ class Watcher:
             return None
         if self._reported is None:
             self._reported = result.lr_seen
+        self.solves["single" if result.exact else "full"] += 1
         return self._judge(result)
 
     def _unhooked(self) -> None:
@@ -208,6 +211,9 @@ class Watcher:
                        f"two rates, the step is off by {solved.residual:.3g} against a change of {solved.size:.3g} "
                        "the rate explains), so no single LR describes it")
             return None
+        if not self._exact_on:  # solved in full and affine: later steps may try the reported LR first
+            self.snaps.exact_ok.assign(1)
+            self._exact_on = True
         expected = float(self.expected(solved.step)) if self.expected is not None else math.nan
         rec = dict(step=solved.step, lr_effective=solved.lr, lr_reported=self._reported, lr_expected=expected)
         self.records.append(rec)

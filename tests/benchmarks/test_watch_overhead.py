@@ -9,6 +9,9 @@ reads between batch ends after warm-up, so a measured step counts in full); the 
 median of the rounds' paired ratios with its IQR. It is printed in the run's summary and saved in
 ``extra_info``; there is no timing assertion, as timings on a shared machine are no pass/fail
 matter. Targets: at most +5 % at ``every=10``, at most +25 % at ``every=1``.
+
+``test_single_replay_share`` prints how many measured steps one replay at the reported LR settled
+(the cheap path), per optimizer and compile mode, on the dense model.
 """
 
 import os
@@ -146,3 +149,32 @@ def test_monitor_overhead(benchmark, figures, step, every):
                    f"{np.median(times['bare']) * 1e3:.2f} ms/step, overhead {median - 1:+.1%} (IQR {q1 - 1:+.1%} to "
                    f"{q3 - 1:+.1%}, median of {ROUNDS[step]} paired rounds; {measured} steps measured); median step against bare: measured {on - 1:+.0%}, "
                    f"unmeasured {'n/a' if every == 1 else format(off - 1, '+.1%')} {_label()}".rstrip())
+
+
+SHARE_OPTIMIZERS = {
+    "SGD(momentum=0.9)": lambda: keras.optimizers.SGD(0.01, momentum=0.9),
+    "Adam": lambda: keras.optimizers.Adam(1e-3),
+    "AdamW": lambda: keras.optimizers.AdamW(1e-3),
+    "RMSprop": lambda: keras.optimizers.RMSprop(1e-3),
+    "Adam(ExponentialDecay)": lambda: keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(1e-2, 3, 0.9)),
+}
+
+
+@pytest.mark.parametrize("mode", ["eager", "function", "xla"])
+def test_single_replay_share(benchmark, figures, mode):
+    shares = {}
+
+    def run():
+        for name, make in SHARE_OPTIMIZERS.items():
+            model, x, y = _dense(30)
+            model.compile(make(), "categorical_crossentropy", run_eagerly=mode == "eager", jit_compile=mode == "xla")
+            monitor = EffectiveLRMonitor(every=1)
+            model.fit(x, y, batch_size=32, epochs=1, shuffle=False, verbose=0, callbacks=[monitor])
+            solves = monitor.watcher.solves
+            shares[name] = (solves["single"], solves["single"] + solves["full"])
+
+    benchmark.group = "watch single replay"
+    benchmark.pedantic(run, rounds=1)
+    benchmark.extra_info.update(mode=mode, shares=shares)
+    figures.append(f"EffectiveLRMonitor {mode} (keras3 fit, dense, every=1): steps settled by one replay: "
+                   + ", ".join(f"{name} {one}/{n}" for name, (one, n) in shares.items()))
