@@ -14,7 +14,10 @@ What fails (exit 1):
   the two runs' medians of paired ratios (a cell whose timing is spread wide needs a bigger jump);
   for folders from before paired timing, and only if its step time grew against the run's overall
   change in speed too (one reference loop timed during a burst of load must not fail its cells);
-  a cell either run flags ``noisy`` is listed, never failed, on its ratio.
+  a cell either run flags ``noisy`` is listed, never failed, on its ratio. Given a RECHECK folder
+  (a second run of the same matrix), a step-ratio regression fails only if the cell's ratio in
+  RECHECK is past its allowance too: a burst of load on a shared machine moves a cell in one run, a
+  slower step moves it in every run. Nothing but step ratios is rechecked.
 
 What is reported without failing: cells new in CURRENT, improvements, skipped ratios, and
 differing TensorFlow / Keras versions (a warning line: an upgrade is exactly what the gate should
@@ -27,7 +30,7 @@ Reads the results files only (pandas, no TensorFlow).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -240,18 +243,52 @@ def _cell_differences(key, b: dict, c: dict, max_slowdown: float, speed: float |
     return diffs
 
 
-def compare(baseline, current, max_slowdown: float = MAX_SLOWDOWN) -> Comparison:
-    """Compare two results folders; raises ``ResultsError`` naming the file that cannot be used."""
-    baseline, current = Path(baseline), Path(current)
-    base, cur = _cells(baseline), _cells(current)
-    base_meta, cur_meta = results.read_meta(baseline), results.read_meta(current)
-    bs, cs = _shape(base, baseline), _shape(cur, current)
+def recheck_cells(comp: Comparison, base: pd.DataFrame, again: pd.DataFrame, max_slowdown: float) -> Comparison:
+    """Keep a step-ratio regression failing only where ``again`` (a second run) shows it too."""
+    b_rows = dict(zip(base.index, base.to_dict("records")))
+    a_rows = dict(zip(again.index, again.to_dict("records")))
+    speed = machine_speed(b_rows, a_rows)
+    kept = []
+    for d in comp.differences:
+        if d.what == "step_ratio" and d.regression:
+            a = a_rows.get(d.cell)
+            if a is None or a["status"] != "ok":
+                d = replace(d, note=d.note + "; not measured in the recheck run, so not rechecked")
+            else:
+                b = b_rows[d.cell]
+                res = ratio_difference(b, a, max_slowdown, speed)
+                failed = res is not None and res[0]
+                growth = _num(a["step_ratio"]) / _num(b["step_ratio"]) - 1
+                detail = res[1] if res is not None else f"{growth:+.0%}"
+                d = replace(d, regression=failed, note=d.note + f"; recheck {_num(a['step_ratio']):.2f}, {detail}: "
+                            + ("confirmed" if failed else "not confirmed, so not a regression"))
+        kept.append(d)
+    comp.differences = kept
+    return comp
+
+
+def _shaped(folder: Path, base: pd.DataFrame, baseline: Path) -> pd.DataFrame:
+    cells = _cells(folder)
+    bs, cs = _shape(base, baseline), _shape(cells, folder)
     for col in SAME_RUN_SHAPE:
         if None not in (bs[col], cs[col]) and bs[col] != cs[col]:
             raise results.ResultsError(
-                f"{current / results.CELLS_CSV}: {col} {cs[col]} but {bs[col]} in {baseline / results.CELLS_CSV}; "
+                f"{folder / results.CELLS_CSV}: {col} {cs[col]} but {bs[col]} in {baseline / results.CELLS_CSV}; "
                 "compare runs of the same profile")
+    return cells
+
+
+def compare(baseline, current, max_slowdown: float = MAX_SLOWDOWN, recheck=None) -> Comparison:
+    """Compare two results folders, with ``recheck`` a second run of CURRENT's matrix or None;
+    raises ``ResultsError`` naming the file that cannot be used."""
+    baseline, current = Path(baseline), Path(current)
+    base = _cells(baseline)
+    cur = _shaped(current, base, baseline)
+    base_meta, cur_meta = results.read_meta(baseline), results.read_meta(current)
+    again = _shaped(Path(recheck), base, baseline) if recheck is not None else None
     out = compare_cells(base, cur, max_slowdown)
+    if again is not None:
+        out = recheck_cells(out, base, again, max_slowdown)
     out.warnings = _version_warnings(base_meta, cur_meta)
     return out
 

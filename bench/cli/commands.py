@@ -132,7 +132,7 @@ def cmd_compare(args) -> int:
 
     slowdown = compare.MAX_SLOWDOWN if args.max_slowdown is None else args.max_slowdown
     try:
-        comp = compare.compare(args.baseline, args.current, slowdown)
+        comp = compare.compare(args.baseline, args.current, slowdown, recheck=args.recheck)
     except results.ResultsError as e:
         raise UsageError(str(e)) from None
     print(compare.render(comp, slowdown))

@@ -104,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("current", metavar="CURRENT")
     cmp.add_argument("--max-slowdown", type=_fraction("--max-slowdown"), default=None,
                      help="allowed growth of a cell's step ratio, e.g. 0.25 or 25%% (default 0.25)")
+    cmp.add_argument("--recheck", metavar="DIR", default=None,
+                     help="a second run of CURRENT's matrix: a step-ratio regression fails only if this run "
+                          "shows it too (a burst of load moves a cell once, a slower step every time)")
 
     aud = sub.add_parser("audit", help="check the popular LR-reset recipe's claims: write DIR/AUDIT.md")
     aud.add_argument("dir", nargs="?", default="results")

@@ -390,3 +390,46 @@ def test_a_baseline_from_before_the_strategy_columns_compares(runs, capsys):
     # and it still gates: a planted regression against the old folder fails
     code, out, _ = gate(capsys, base, current(_more_traces))
     assert code == 1 and _cell(_rows()[3]) in next(line for line in out.splitlines() if line.startswith("FAIL "))
+
+
+def _again(tmp_path, edit):
+    rows = _rows()
+    edit(rows)
+    return write_run(tmp_path / "again", rows)
+
+
+def test_a_recheck_run_confirms_a_slower_cell_and_clears_a_burst_of_load(runs, tmp_path, capsys):
+    base, current = runs
+    slower = current(lambda rows: _slower(rows[3], 1.6))
+    label = _cell(_rows()[3])
+    # the second run shows the same cell slower: the regression stands
+    code, out, _ = gate(capsys, base, slower, "--recheck", _again(tmp_path, lambda rows: _slower(rows[3], 1.5)))
+    assert code == 1
+    assert [line for line in out.splitlines() if line.startswith("FAIL ")] == [
+        line for line in out.splitlines() if label in line and "confirmed" in line and "not confirmed" not in line]
+    # the second run has it as in the baseline: one run's burst of load, listed and passed
+    code, out, _ = gate(capsys, base, slower, "--recheck", _again(tmp_path, lambda rows: None))
+    assert code == 0, out
+    assert any(label in line and "not confirmed" in line for line in out.splitlines()), out
+
+
+def test_a_recheck_clears_nothing_but_step_ratios(runs, tmp_path, capsys):
+    base, current = runs
+    both = current(lambda rows: (_verdict_flip(rows), _slower(rows[3], 1.6)))
+    code, out, _ = gate(capsys, base, both, "--recheck", _again(tmp_path, lambda rows: None))
+    failed = [line for line in out.splitlines() if line.startswith("FAIL ")]
+    assert code == 1 and len(failed) == 1 and " verdict " in failed[0], out
+
+
+def test_a_cell_the_recheck_did_not_measure_stays_failed(runs, tmp_path, capsys):
+    base, current = runs
+    slower = current(lambda rows: _slower(rows[3], 1.6))
+    code, out, _ = gate(capsys, base, slower, "--recheck", _again(tmp_path, lambda rows: rows.pop(3)))
+    assert code == 1 and "not measured in the recheck run" in out, out
+
+
+def test_a_recheck_of_another_profile_exits_2_naming_it(runs, tmp_path, capsys):
+    base, current = runs
+    other = _again(tmp_path, lambda rows: [r.update(steps=30) for r in rows])
+    code, out, err = gate(capsys, base, current(), "--recheck", other)
+    assert code == 2 and str(other / "cells.csv") in err and "steps 30" in err and not out

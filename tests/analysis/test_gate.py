@@ -1,5 +1,6 @@
 """The regression gate catches a step made slower, and only that: a planted slowdown of one
-scenario's compiled step fails ``compare``; an unchanged re-run passes it, at the default allowance.
+scenario's compiled step fails ``compare``, and still fails it with a second slow run as the
+recheck (as CI runs it); an unchanged re-run passes it, at the default allowance.
 """
 
 import os
@@ -31,3 +32,9 @@ def test_compare_passes_an_unchanged_rerun_and_fails_a_planted_slowdown(tmp_path
     failed = [line for line in planted.stdout.splitlines() if line.startswith("FAIL ")]
     # the planted cells, by their step ratio, and nothing else
     assert failed and all("planted-work" in line and "step_ratio" in line for line in failed), planted.stdout
+    # measured again, as CI rechecks a failed gate: a slower step is slower in every run
+    again = _run(tmp_path / "again", 784, times=3)
+    rechecked = _cli("compare", str(base), str(slow), "--recheck", str(again))
+    assert rechecked.returncode == 1, rechecked.stdout
+    confirmed = [line for line in rechecked.stdout.splitlines() if line.startswith("FAIL ")]
+    assert confirmed and all("planted-work" in line and "confirmed" in line for line in confirmed), rechecked.stdout
