@@ -113,7 +113,8 @@ def replay_ops(opt, apply, grads, variables, state, before, state_before, rate, 
                 + tf.norm(_flat([tf.abs(tf.cast(x, F64)) * e for x, e in zip(w0, eps)])))
     values = dict(count=tf.cast(count, F64), lr=lr, residual=tf.norm(d - fit), size=tf.norm(fit), rounding=rounding,
                   finite=tf.cast(tf.reduce_all(tf.math.is_finite(w1)), F64), step=_step(opt, state, s0),
-                  change=tf.norm(w1 - start), replayed=tf.cast(tf.reduce_all(tf.math.is_finite(tf.concat([a, b], 0))), F64),
+                  change=tf.norm(w1 - start),
+                  replayed=tf.cast(tf.reduce_all(tf.math.is_finite(tf.concat([a, b], 0))), F64),
                   lr_seen=tf.cast(lr_before, F64), exact=tf.constant(0.0, F64))
     return tf.stack([values[k] for k in FIELDS])
 

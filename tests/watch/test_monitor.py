@@ -107,7 +107,8 @@ def test_a_step_reproduced_at_the_reported_lr_skips_the_solve_and_one_that_is_no
                         solved(values, opt))
     if off:
         lr_tensor = optimizers.lr_tensor
-        monkeypatch.setattr(optimizers, "lr_tensor", lambda opt: None if lr_tensor(opt) is None else lr_tensor(opt) * 1.001)
+        monkeypatch.setattr(optimizers, "lr_tensor",
+                            lambda opt: None if lr_tensor(opt) is None else lr_tensor(opt) * 1.001)
     x, y = _data(steps=6)
     model = _compiled(keras.optimizers.Adam(_decay(0.01, 0.9)), mode)
     monitor = watch.EffectiveLRMonitor(on_mismatch=None)
