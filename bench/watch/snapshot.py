@@ -183,9 +183,9 @@ def _branch(flag, fn, otherwise=None):
     ``If`` op that runs only the branch taken.
 
     In a ``tf.function`` TensorFlow lowers a ``tf.cond`` to switch and merge ops, and every op of
-    the branch not taken is then still visited, with dead inputs: for the replay, which holds the
-    optimizer's update twice, that is most of an update on each unmeasured step. Kept as a
-    function call instead, the branch not taken costs one call of a function returning a constant.
+    the branch not taken is then still visited, with dead inputs; the replay's branches hold the
+    optimizer's update up to three times. Kept as a function call instead, the branch not taken
+    costs one call of a function returning a constant.
     (Under XLA the condition is compiled as a conditional either way; eagerly it is Python's ``if``.)
     """
     out = tf.cond(flag, fn, otherwise or (lambda: tf.constant(False)))
