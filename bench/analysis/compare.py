@@ -30,7 +30,7 @@ Reads the results files only (pandas, no TensorFlow).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -243,30 +243,6 @@ def _cell_differences(key, b: dict, c: dict, max_slowdown: float, speed: float |
     return diffs
 
 
-def recheck_cells(comp: Comparison, base: pd.DataFrame, again: pd.DataFrame, max_slowdown: float) -> Comparison:
-    """Keep a step-ratio regression failing only where ``again`` (a second run) shows it too."""
-    b_rows = dict(zip(base.index, base.to_dict("records")))
-    a_rows = dict(zip(again.index, again.to_dict("records")))
-    speed = machine_speed(b_rows, a_rows)
-    kept = []
-    for d in comp.differences:
-        if d.what == "step_ratio" and d.regression:
-            a = a_rows.get(d.cell)
-            if a is None or a["status"] != "ok":
-                d = replace(d, note=d.note + "; not measured in the recheck run, so not rechecked")
-            else:
-                b = b_rows[d.cell]
-                res = ratio_difference(b, a, max_slowdown, speed)
-                failed = res is not None and res[0]
-                growth = _num(a["step_ratio"]) / _num(b["step_ratio"]) - 1
-                detail = res[1] if res is not None else f"{growth:+.0%}"
-                d = replace(d, regression=failed, note=d.note + f"; recheck {_num(a['step_ratio']):.2f}, {detail}: "
-                            + ("confirmed" if failed else "not confirmed, so not a regression"))
-        kept.append(d)
-    comp.differences = kept
-    return comp
-
-
 def _shaped(folder: Path, base: pd.DataFrame, baseline: Path) -> pd.DataFrame:
     cells = _cells(folder)
     bs, cs = _shape(base, baseline), _shape(cells, folder)
@@ -279,8 +255,8 @@ def _shaped(folder: Path, base: pd.DataFrame, baseline: Path) -> pd.DataFrame:
 
 
 def compare(baseline, current, max_slowdown: float = MAX_SLOWDOWN, recheck=None) -> Comparison:
-    """Compare two results folders, with ``recheck`` a second run of CURRENT's matrix or None;
-    raises ``ResultsError`` naming the file that cannot be used."""
+    """Compare two results folders, with ``recheck`` a second run of CURRENT's matrix or None
+    (``bench.analysis.recheck``); raises ``ResultsError`` naming the file that cannot be used."""
     baseline, current = Path(baseline), Path(current)
     base = _cells(baseline)
     cur = _shaped(current, base, baseline)
@@ -288,6 +264,8 @@ def compare(baseline, current, max_slowdown: float = MAX_SLOWDOWN, recheck=None)
     again = _shaped(Path(recheck), base, baseline) if recheck is not None else None
     out = compare_cells(base, cur, max_slowdown)
     if again is not None:
+        from bench.analysis.recheck import recheck_cells  # it builds on this module's ratio test
+
         out = recheck_cells(out, base, again, max_slowdown)
     out.warnings = _version_warnings(base_meta, cur_meta)
     return out
