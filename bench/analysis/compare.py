@@ -254,19 +254,14 @@ def _shaped(folder: Path, base: pd.DataFrame, baseline: Path) -> pd.DataFrame:
     return cells
 
 
-def compare(baseline, current, max_slowdown: float = MAX_SLOWDOWN, recheck=None) -> Comparison:
-    """Compare two results folders, with ``recheck`` a second run of CURRENT's matrix or None
-    (``bench.analysis.recheck``); raises ``ResultsError`` naming the file that cannot be used."""
+def compare(baseline, current, max_slowdown: float = MAX_SLOWDOWN) -> Comparison:
+    """Compare two results folders; raises ``ResultsError`` naming the file that cannot be used.
+    ``bench.analysis.recheck`` then weighs a second run of CURRENT's matrix, if there is one."""
     baseline, current = Path(baseline), Path(current)
     base = _cells(baseline)
     cur = _shaped(current, base, baseline)
     base_meta, cur_meta = results.read_meta(baseline), results.read_meta(current)
-    again = _shaped(Path(recheck), base, baseline) if recheck is not None else None
     out = compare_cells(base, cur, max_slowdown)
-    if again is not None:
-        from bench.analysis.recheck import recheck_cells  # it builds on this module's ratio test
-
-        out = recheck_cells(out, base, again, max_slowdown)
     out.warnings = _version_warnings(base_meta, cur_meta)
     return out
 

@@ -6,10 +6,11 @@ every run. Nothing but step ratios is rechecked. Reads results only (pandas, no 
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pandas as pd
 
-from bench.analysis.compare import Comparison, _num, machine_speed, ratio_difference
+from bench.analysis.compare import Comparison, _cells, _num, _shaped, machine_speed, ratio_difference
 
 
 def recheck_cells(comp: Comparison, base: pd.DataFrame, again: pd.DataFrame, max_slowdown: float) -> Comparison:
@@ -34,3 +35,10 @@ def recheck_cells(comp: Comparison, base: pd.DataFrame, again: pd.DataFrame, max
         kept.append(d)
     comp.differences = kept
     return comp
+
+
+def recheck(comp: Comparison, baseline, again, max_slowdown: float) -> Comparison:
+    """``recheck_cells`` with ``again`` a results folder of the same profile as ``baseline``;
+    raises ``ResultsError`` naming the file that cannot be used."""
+    base = _cells(Path(baseline))
+    return recheck_cells(comp, base, _shaped(Path(again), base, Path(baseline)), max_slowdown)

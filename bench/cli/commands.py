@@ -128,11 +128,13 @@ def cmd_merge(args) -> int:
 
 def cmd_compare(args) -> int:
     from bench import results
-    from bench.analysis import compare
+    from bench.analysis import compare, recheck
 
     slowdown = compare.MAX_SLOWDOWN if args.max_slowdown is None else args.max_slowdown
     try:
-        comp = compare.compare(args.baseline, args.current, slowdown, recheck=args.recheck)
+        comp = compare.compare(args.baseline, args.current, slowdown)
+        if args.recheck is not None:
+            comp = recheck.recheck(comp, args.baseline, args.recheck, slowdown)
     except results.ResultsError as e:
         raise UsageError(str(e)) from None
     print(compare.render(comp, slowdown))
