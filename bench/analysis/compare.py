@@ -15,9 +15,10 @@ What fails (exit 1):
   for folders from before paired timing, and only if its step time grew against the run's overall
   change in speed too (one reference loop timed during a burst of load must not fail its cells);
   a cell either run flags ``noisy`` is listed, never failed, on its ratio. Given a RECHECK folder
-  (a second run of the same matrix), a step-ratio regression fails only if the cell's ratio in
-  RECHECK is past its allowance too: a burst of load on a shared machine moves a cell in one run, a
-  slower step moves it in every run. Nothing but step ratios is rechecked.
+  (a second run of the same matrix), ``bench.analysis.recheck`` keeps a step-ratio regression
+  failing only if the cell's ratio in RECHECK is past its allowance too: a burst of load on a
+  shared machine moves a cell in one run, a slower step moves it in every run. Nothing but step
+  ratios is rechecked.
 
 What is reported without failing: cells new in CURRENT, improvements, skipped ratios, and
 differing TensorFlow / Keras versions (a warning line: an upgrade is exactly what the gate should
