@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 import textwrap
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from bench.core.verdicts import COLOURS, EFFECTIVE, IGNORED, MISREPORTED_PLOT_MARK
+from bench.results.files import staging_file
 from bench.lessons.plots import MIN_PT, SIZE, TITLE_PT, plt, save
 
 NAME = "cheat-sheet"
@@ -118,7 +118,7 @@ def write(cells, steps, title: str, footer: str, folder: Path) -> list[Path]:
     folder = Path(folder)
     pdf = folder / f"{NAME}.pdf"
     fig = figure(cells, steps, title, footer)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{NAME}.", suffix=".pdf")
+    fd, tmp = staging_file(folder, f".{NAME}.", ".pdf")
     os.close(fd)
     try:
         fig.savefig(tmp, format="pdf", metadata={"CreationDate": None, "Producer": None, "Creator": None})

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import textwrap
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import seaborn as sns  # noqa: E402
 
 from bench.core.config import MODES  # noqa: E402
 from bench.core.verdicts import COLOURS, MISREPORTED_PLOT_MARK  # noqa: E402
+from bench.results.files import staging_file  # noqa: E402
 
 #: Okabe & Ito (2008): distinguishable with the common colour-vision deficiencies.
 OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
@@ -45,7 +45,7 @@ def theme() -> None:
 def save(fig, path: Path) -> Path:
     """Write the PNG beside its final name, then rename: a reader never sees half a figure."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
+    fd, tmp = staging_file(path.parent, f".{path.stem}.", ".png")
     os.close(fd)
     try:
         # no Software/date metadata: the same results give byte-identical figures

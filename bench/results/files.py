@@ -22,17 +22,32 @@ class ResultsError(ValueError):
     """A results folder or file that cannot be read as lr-bench results."""
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def staging_file(folder: Path, prefix: str, suffix: str) -> tuple[int, Path]:
+    """A new temporary file in ``folder`` (its final name's folder, so the rename is atomic), with
+    the mode ``open`` would give the final file (0644 under the usual umask; ``mkstemp`` alone
+    gives 0600, and the rename would keep it)."""
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=prefix, suffix=suffix)
+    os.fchmod(fd, 0o666 & ~_umask())
+    return fd, Path(tmp)
+
+
 def _stage(path: Path, text: str) -> Path:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = staging_file(path.parent, f".{path.name}.", ".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
-    return Path(tmp)
+    return tmp
 
 
 def atomic_write(path: Path, text: str) -> None:
