@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from bench.core.verdicts import COLOURS, EFFECTIVE, IGNORED, MISREPORTED_PLOT_MARK
-from bench.results.files import staging_file
 from bench.lessons.plots import MIN_PT, SIZE, TITLE_PT, plt, save
+from bench.results.files import staging_file
 
 NAME = "cheat-sheet"
 WIDTH = 50  # characters per line in a column
