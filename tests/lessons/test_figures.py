@@ -2,7 +2,8 @@
 text under the legible size, no two texts overlapping, none cut off; and no LR figure holds more
 than ``panels.PER_FIGURE`` panels. The figures are checked as the build draws them (each one at
 the moment it is saved), so the check covers exactly the committed PNGs, which
-test_pages.test_committed_lessons_are_built_from_committed_results keeps equal to a fresh build.
+test_pages.test_committed_lessons_are_built_from_committed_results keeps equal to that same build
+(``committed_build`` in conftest.py).
 """
 
 from pathlib import Path
@@ -10,34 +11,16 @@ from pathlib import Path
 import matplotlib
 import matplotlib.pyplot as plt
 import pytest
-from matplotlib.figure import Figure
 
-from bench.lessons import legibility, pages, panels
+from bench.lessons import legibility, panels
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def checked(tmp_path_factory):
+def checked(committed_build):
     """{figure file name: (problems, number of panel axes)} for every figure the build saves."""
-    if not (ROOT / "results" / "cells.csv").is_file():
-        pytest.skip("no committed results")
-    found = {}
-    original = Figure.savefig
-
-    def savefig(self, fname, *args, **kwargs):
-        name = Path(str(fname)).name.split(".")[1] if Path(str(fname)).name.startswith(".") else Path(str(fname)).stem
-        axes = [ax for ax in self.axes if ax.get_visible() and ax.has_data()]
-        found[name] = (legibility.problems(self), len(axes))
-        return original(self, fname, *args, **kwargs)
-
-    mp = pytest.MonkeyPatch()
-    mp.setattr(Figure, "savefig", savefig)
-    try:
-        out = tmp_path_factory.mktemp("lessons")
-        pages.build(ROOT / "results", out)
-    finally:
-        mp.undo()
+    out, found = committed_build
     return found, out
 
 
