@@ -32,6 +32,11 @@ def test_two_shards_merged_equal_the_unsharded_run(tmp_path, small_run):
     assert proc.returncode == 0, proc.stderr
     same_measurements(small_run, tmp_path / "all")
     assert (tmp_path / "all" / "TRUTH.md").is_file()
+    # the merged meta spans both shards' runs
+    metas = [results.read_meta(tmp_path / d) for d in ("s1", "s2", "all")]
+    assert metas[2]["parts_wall_s"] == [metas[0]["wall_s"], metas[1]["wall_s"]]
+    assert metas[2]["wall_s"] == pytest.approx(metas[0]["wall_s"] + metas[1]["wall_s"], abs=0.01)
+    assert metas[2]["started"] == metas[0]["started"] and metas[2]["finished"] == metas[1]["finished"]
 
     # the same shard twice overlaps
     bad = run_cli("merge", str(tmp_path / "x"), str(tmp_path / "s1"), str(tmp_path / "s1"), timeout=60)
