@@ -23,6 +23,15 @@ class ResultsError(ValueError):
 
 
 def _umask() -> int:
+    """The process's umask, read without changing it where Linux shows it (/proc), since setting
+    it to read it back races with other threads creating files."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
