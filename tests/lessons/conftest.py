@@ -10,8 +10,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="session")
 def committed_build(tmp_path_factory):
-    """The lessons built once from the committed results: (folder, {figure file name: (legibility
-    problems, number of panel axes)}), each figure checked right after the build saved it.
+    """The lessons built once from the committed results: ({figure file name: (legibility problems,
+    number of panel axes)}, folder), each figure checked right after the build saved it.
     test_pages compares the folder with the committed lessons byte for byte; test_figures reads
     the checks, so together they cover exactly the committed PNGs."""
     if not (ROOT / "results" / "cells.csv").is_file():
@@ -33,4 +33,4 @@ def committed_build(tmp_path_factory):
         pages.build(ROOT / "results", out)
     finally:
         mp.undo()
-    return out, found
+    return found, out

@@ -1,7 +1,7 @@
 """Every lesson figure, as built from the committed results, reads on a 1280×720 projector: no
 text under the legible size, no two texts overlapping, none cut off; and no LR figure holds more
-than ``panels.PER_FIGURE`` panels. The figures are checked as the build draws them (each one at
-the moment it is saved), so the check covers exactly the committed PNGs, which
+than ``panels.PER_FIGURE`` panels. The figures are checked as the build draws them (each one right
+after it is saved), so the check covers exactly the committed PNGs, which
 test_pages.test_committed_lessons_are_built_from_committed_results keeps equal to that same build
 (``committed_build`` in conftest.py).
 """
@@ -10,34 +10,26 @@ from pathlib import Path
 
 import matplotlib
 import matplotlib.pyplot as plt
-import pytest
 
 from bench.lessons import legibility, panels
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def checked(committed_build):
-    """{figure file name: (problems, number of panel axes)} for every figure the build saves."""
-    out, found = committed_build
-    return found, out
-
-
-def test_every_committed_figure_was_checked(checked):
-    found, _ = checked
+def test_every_committed_figure_was_checked(committed_build):
+    found, _ = committed_build
     committed = {p.stem for p in (ROOT / "lessons" / "figures").glob("*.png")}
     assert committed and committed <= set(found), sorted(committed - set(found))
 
 
-def test_no_text_is_too_small_overlapping_or_cut_off(checked):
-    found, _ = checked
+def test_no_text_is_too_small_overlapping_or_cut_off(committed_build):
+    found, _ = committed_build
     bad = {name: probs for name, (probs, _) in found.items() if probs}
     assert not bad, "\n".join(f"{n}: {'; '.join(p[:5])}" for n, p in sorted(bad.items()))
 
 
-def test_lr_figures_hold_at_most_six_panels(checked):
-    found, _ = checked
+def test_lr_figures_hold_at_most_six_panels(committed_build):
+    found, _ = committed_build
     counts = {name: n for name, (_, n) in found.items() if name.split("-lr")[0] != name and "-lr" in name}
     assert counts and max(counts.values()) <= panels.PER_FIGURE, counts
     assert counts["01-equals-lr"] <= 6

@@ -148,8 +148,8 @@ def test_unreadable_steps_file_exits_2(quick_keras3, tmp_path):
 
 
 def test_committed_lessons_are_built_from_committed_results(committed_build):
-    built_dir, _ = committed_build
-    files = [p for p in built_dir.rglob("*.*")]
+    _, built_dir = committed_build
+    files = list(built_dir.rglob("*.*"))
     assert files, "the build wrote nothing"
     for path in files:
         rel = path.relative_to(built_dir)
