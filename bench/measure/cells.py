@@ -81,7 +81,7 @@ class CellRunner:
     def ctx(self, scenario, spec: CellSpec, api: str | None = None):
         return Ctx(scenario, FLAVOURS[spec.flavour], api or spec.api, spec.mode, spec.device,
                    spec.optimizer, Rates.for_optimizer(spec.optimizer), spec.change_step, spec.steps,
-                   dist=self.strategy(spec))
+                   dist=self.strategy(spec), pair_every=spec.eager_pair_every if spec.mode == "eager" else 1)
 
     def batches(self, spec: CellSpec):
         key = (spec.steps, spec.batch_size, spec.seed, spec.data)

@@ -48,6 +48,7 @@ class Ctx:
     error: str = ""           # the change statement's exception, "Type: message"
     tape: "StepTape | None" = None  # fit probe pass with steps_per_execution > 1: per-step record
     dist: object = None       # the tf.distribute.Strategy itself (None: one device, no strategy)
+    pair_every: int = 1       # a reference step beside two steps (or calls) of every 2 * pair_every
 
     @property
     def keras(self):

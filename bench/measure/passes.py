@@ -34,14 +34,15 @@ def run_loop(ctx: Ctx, batches, sync, probe_pass: bool, ref: "Reference | None" 
         rec.begin()
         x, y = ctx.split(*batches[step])
         args = ctx.scenario.step_args(ctx, step)
-        ref_s = ref.time() if ref is not None and ref_first(step) else math.nan
+        beside = ref if paired(ctx, step) else None
+        ref_s = beside.time() if beside is not None and ref_first(step) else math.nan
         t0, c0 = clock(), cpu_clock()
         loss = ctx.fn(x, y, *args)
         loss.numpy()
         sync()
         seconds, cpu = clock() - t0, cpu_clock() - c0
-        if ref is not None and not ref_first(step):
-            ref_s = ref.time()
+        if beside is not None and not ref_first(step):
+            ref_s = beside.time()
         rec.end(seconds, ref_s, ref_first(step), cpu if ctx.cpu_timed else seconds)
     return rec.rows
 
@@ -52,6 +53,12 @@ def ref_first(step: int) -> bool:
     coming after other work, is the slower, so the order alternates and ``bench.core.timing`` takes the
     geometric mean of the two orders' median ratios, in which that bias cancels."""
     return step % 2 == 0
+
+
+def paired(ctx: Ctx, call: int) -> bool:
+    """Whether a reference step is timed beside this step (or call of fit's train function): every
+    one, or with ``ctx.pair_every`` = k two of every 2k (one of each order, see ``ref_first``)."""
+    return ctx.pair_every <= 1 or call % (2 * ctx.pair_every) < 2
 
 
 def steps_per_call(ctx: Ctx) -> int:
@@ -73,15 +80,16 @@ def run_fit(ctx: Ctx, batches, sync, probe_pass: bool, ref: "Reference | None" =
                 rec.begin()
             else:
                 rec.begin_call(per_call)
-            self.first = ref_first(rec.step // per_call)
-            self.ref_s = ref.time(per_call) if ref is not None and self.first else math.nan
+            call = rec.step // per_call
+            self.first, self.beside = ref_first(call), ref if paired(ctx, call) else None
+            self.ref_s = self.beside.time(per_call) if self.beside is not None and self.first else math.nan
             self.t0, self.c0 = clock(), cpu_clock()
 
         def on_train_batch_end(self, batch, logs=None):
             sync()
             seconds, cpu = clock() - self.t0, cpu_clock() - self.c0
-            if ref is not None and not self.first:
-                self.ref_s = ref.time(per_call)
+            if self.beside is not None and not self.first:
+                self.ref_s = self.beside.time(per_call)
             pair_s = cpu if ctx.cpu_timed else seconds
             if per_call == 1:
                 rec.end(seconds, self.ref_s, self.first, pair_s)

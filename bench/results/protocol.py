@@ -34,6 +34,7 @@ class CellSpec:
     change_step: int
     data: str | None = None
     network: str | None = None  # multiworker cells: where their processes run (bench.procs.netns)
+    eager_pair_every: int = 1  # bench.core.config.Profile.eager_pair_every
 
     @property
     def key(self) -> tuple[str, ...]:

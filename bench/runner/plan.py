@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 
-from bench.core.config import Config
+from bench.core.config import PROFILES, Config
 from bench.core.flavours import FLAVOURS
 from bench.procs.netns import PRIVATE
 from bench.results.protocol import CellSpec
@@ -44,6 +44,7 @@ def plan(cfg: Config, gpus: int, network: str = PRIVATE, flavours: list[str] | N
                                     steps=cfg.steps, repeats=cfg.repeats, warmup=cfg.warmup, seed=cfg.seed,
                                     batch_size=cfg.batch_size, change_step=cfg.change_step, data=cfg.data,
                                     network=network if strategy == "multiworker" else None,
+                                    eager_pair_every=PROFILES[cfg.profile].eager_pair_every,
                                 ))
     return specs
 

@@ -15,6 +15,7 @@ from bench import results
 from bench.analysis import truth
 from bench.results.columns import VERDICTS
 from bench.scenarios import REGISTRY, Rates
+from bench.scenarios.float_arg import NEW_VALUES, python_lr
 from tests.conftest import run_cli
 
 TAIL = ("lr-alias", "local-rebind", "closure-float", "float-arg", "tensor-arg", "schedule-set-float",
@@ -105,14 +106,24 @@ def test_python_float_argument_retraces_every_step_and_a_tensor_does_not(tail):
     fl = cells[(cells["scenario"] == "float-arg")]
     te = cells[(cells["scenario"] == "tensor-arg")]
     assert set(fl["verdict"]) == set(te["verdict"]) == {"effective"}
-    after_change = STEPS - int(fl["change_step"].iloc[0])
+    change = int(fl["change_step"].iloc[0])
+    new_values = len({python_lr(Rates.for_optimizer("sgd"), s, change) for s in range(change, STEPS)})
+    assert new_values == min(STEPS - change, NEW_VALUES)
     for flavour in FLAVOURS:
         f = fl[(fl["flavour"] == flavour) & (fl["mode"] == "function")].iloc[0]
         t = te[(te["flavour"] == flavour) & (te["mode"] == "function")].iloc[0]
-        assert f.traces == 1 + after_change and t.traces == 1  # the cost of it: tests/benchmarks/test_steps.py
+        assert f.traces == 1 + new_values and t.traces == 1  # the cost of it: tests/benchmarks/test_steps.py
     table = truth.retrace_table(cells, results.read_steps(out))
-    assert f"| `float-arg` | keras3 | loop · function | {1 + after_change} | {after_change} |" in table
+    assert f"| `float-arg` | keras3 | loop · function | {1 + new_values} | {new_values} |" in table
     assert "| `tensor-arg` | keras3 | loop · function | 1 | 0 |" in table
+
+
+def test_the_python_float_is_new_for_five_steps_from_the_change_then_held():
+    r, change = Rates.for_optimizer("adam"), 25
+    lrs = [python_lr(r, s, change) for s in range(50)]
+    assert set(lrs[:change]) == {r.base}
+    assert len(set(lrs[change:change + NEW_VALUES])) == NEW_VALUES
+    assert set(lrs[change + NEW_VALUES - 1:]) == {lrs[change + NEW_VALUES - 1]}
 
 
 def test_schedule_swap_needs_a_retrace_and_a_restart_does_not(tail):
