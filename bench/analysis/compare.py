@@ -22,7 +22,8 @@ What fails (exit 1):
 
 What is reported without failing: cells new in CURRENT, improvements, skipped ratios, and
 differing TensorFlow / Keras versions (a warning line: an upgrade is exactly what the gate should
-judge). Input that cannot be compared (an unreadable file, a schema the reader rejects, duplicate
+judge) and a differing CPU model (a warning line: a step ratio is a ratio of two kernels' costs on
+that CPU, and another CPU's kernels can move it). Input that cannot be compared (an unreadable file, a schema the reader rejects, duplicate
 cells, runs of different lengths) raises ``ResultsError`` naming the file.
 
 Reads the results files only (pandas, no TensorFlow).
@@ -117,6 +118,12 @@ def _version_warnings(base_meta: dict, cur_meta: dict) -> list[str]:
             if b != c:
                 out.append(f"warning: {name} {b} in baseline, {c} in current ({group} workers); "
                            "differences below may come from that")
+    b, c = base_meta.get("cpu"), cur_meta.get("cpu")
+    if b and c and b != c:
+        # A step's cost over the bare step depends on the CPU's kernels: a float16 mixed-precision fit
+        # step under tf.function measured about 2 bare steps on an AMD EPYC, about 10 on an Intel Xeon.
+        out.append(f"warning: the baseline was measured on {b}, the current run on {c}; step ratios can "
+                   "differ between CPUs: measure the baseline on the CPU that runs the gate")
     return out
 
 

@@ -218,6 +218,17 @@ def test_version_difference_is_a_warning(runs, capsys):
     assert out.splitlines()[0].startswith("warning: tensorflow 2.21.0 in baseline, 2.22.0 in current")
 
 
+def test_cpu_difference_is_a_warning(runs, capsys):
+    base, current = runs
+    code, out, _ = gate(capsys, write_run(base, _rows(), {**META, "cpu": "AMD EPYC"}),
+                        current(meta={**META, "cpu": "Intel(R) Xeon(R) Processor"}))
+    assert code == 0
+    assert out.splitlines()[0].startswith("warning: the baseline was measured on AMD EPYC, the current run on "
+                                          "Intel(R) Xeon(R) Processor")
+    code, out, _ = gate(capsys, write_run(base, _rows(), {**META, "cpu": "AMD EPYC"}), current(meta={**META, "cpu": "AMD EPYC"}))
+    assert code == 0 and "warning" not in out
+
+
 def _garbage_cells(folder):
     (folder / "cells.csv").write_bytes(b"\x00\xff\x00not,a\ncsv")
 

@@ -25,7 +25,8 @@ QUICK = Config(profile="quick").resolved()
 WARMUP = QUICK.change_step + 2
 ROUNDS = 30
 TRACE_ROUNDS = 3
-#: Printed in the summary: a Python float argument retraces every step after the change, a tensor never.
+#: Printed in the summary: a Python float argument retraces at each new value (the five steps from the
+#: change; the timed rounds start two steps in, so three of them retrace), a tensor never.
 PRINTED = ("float-arg", "tensor-arg")
 
 
