@@ -157,6 +157,21 @@ def test_committed_lessons_are_built_from_committed_results(committed_build):
         assert committed.is_file() and committed.read_bytes() == path.read_bytes(), f"lessons/{rel} is stale"
 
 
+def test_a_lesson_whose_cells_retraced_shows_what_the_retraces_cost(committed_build):
+    # a step ratio is a median over steady steps, which a few retraced steps do not move: the page
+    # carries the retracing table, one row per compiled cell, with the tracing count from cells.csv
+    _, built_dir = committed_build
+    page = (built_dir / "04-retracing.md").read_text()
+    assert "What the retraces cost" in page
+    cells = results.read_cells(ROOT / "results")
+    floats = cells[(cells["scenario"] == "float-arg") & (cells["mode"] != "eager") & (cells["status"] == "ok")]
+    assert not floats.empty
+    for (flavour, mode), g in floats.groupby(["flavour", "mode"]):
+        traces = int(g["traces"].max())
+        assert traces > 1 and f"| `float-arg` | {flavour} | loop · {mode} | {traces} | {traces - 1} |" in page
+    assert "Retraces are not in these ratios" in page
+
+
 def test_a_generated_notebook_runs_end_to_end(built, tmp_path):
     import nbclient  # a test dependency (the test extra): missing, it fails rather than skips
 
