@@ -15,7 +15,7 @@ def python_lr(r, step: int, change: int) -> float:
 
 @register
 class FloatArg(Scenario):
-    """The LR passed to the train step as a Python float argument: a new value at each of the five steps from the change on, then held."""
+    """The LR passed to the train step as a Python float argument: new at each of five steps from the change, then held."""
 
     id = "float-arg"
     rank = 13
