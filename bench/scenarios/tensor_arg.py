@@ -4,7 +4,7 @@ from bench.scenarios.float_arg import FloatArg, python_lr
 
 @register
 class TensorArg(FloatArg):
-    """The LR passed to the train step as a float32 tensor argument, with the values of ``float-arg``."""
+    """The LR passed to the train step as a float32 tensor argument, with the values of `float-arg`."""
 
     id = "tensor-arg"
     rank = 14
