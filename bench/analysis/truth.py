@@ -168,7 +168,8 @@ def surprises(cells: pd.DataFrame) -> list[str]:
 
 
 def retrace_table(cells: pd.DataFrame, steps: pd.DataFrame) -> str:
-    """Compiled cells that traced more than once, beside `tensor-arg`, with what the traces cost.
+    """Compiled cells that traced more than once, beside `tensor-arg`, with what the traces cost
+    ("" when no compiled cell retraced: `tensor-arg` alone has nothing to be set beside).
 
     Timed steps whose tracing count grew (after the first call) are the retraced ones. Their median
     time is set beside the median of the other steady steps, and **extra s** sums, per run, each
@@ -178,9 +179,9 @@ def retrace_table(cells: pd.DataFrame, steps: pd.DataFrame) -> str:
     """
     compiled = cells[(cells["status"] == "ok") & (cells["mode"] != "eager")]
     retracing = set(compiled.loc[pd.to_numeric(compiled["traces"], errors="coerce") > 1, "scenario"])
-    show = compiled[compiled["scenario"].isin(retracing | {"tensor-arg"})]
-    if show.empty:
+    if not retracing:
         return ""
+    show = compiled[compiled["scenario"].isin(retracing | {"tensor-arg"})]
     run = list(KEY) + ["repeat"]
     st = steps.sort_values(run + ["step"]).copy()
     st["grew"] = st.groupby(run)["traces"].diff() > 0

@@ -153,12 +153,10 @@ def figures_section(lesson, cells, steps, sel, ids, figures: Path) -> list[str]:
     out += [f"- {scenario_finding(cells, s)}" for s in ids] + [""]
     out += [change_table(cells, steps, sel), "Truth-table excerpt (legend as in `TRUTH.md`):", "",
             truth.truth_tables(cells[cells["scenario"].isin(ids)]), ""]
-    mine = cells[cells["scenario"].isin(ids)]
-    compiled = mine[(mine["status"] == "ok") & (mine["mode"] != "eager")]
-    if (pd.to_numeric(compiled["traces"], errors="coerce") > 1).any():
+    retraces = truth.retrace_table(cells[cells["scenario"].isin(ids)], steps[steps["scenario"].isin(ids)])
+    if retraces:
         out += ["What the retraces cost (from `TRUTH.md`; the step ratios above are medians over the steady "
-                "steps, which a few retraced steps do not move):", "",
-                truth.retrace_table(mine, steps[steps["scenario"].isin(ids)]), ""]
+                "steps, which a few retraced steps do not move):", "", retraces, ""]
     return out + rest
 
 

@@ -64,8 +64,11 @@ def timing_title(cells, sel) -> str:
         return "No step times measured"
     hi = ok.loc[ok["ratio"].idxmax()]
     near = int((ok["ratio"] <= 1 + NOISY_IQR).sum())
-    within = (f"{near} of {len(ok)} cells shown cost at most {NOISY_IQR:.0%} more than the bare step, which is timing "
-              "noise" if near else f"none of the {len(ok)} cells shown is within {NOISY_IQR:.0%} of the bare step")
+    if near:
+        within = (f"{near} of {len(ok)} cells shown cost at most {NOISY_IQR:.0%} more than the bare step, "
+                  "which is timing noise")
+    else:
+        within = f"none of the {len(ok)} cells shown is within {NOISY_IQR:.0%} of the bare step"
     text = (f"Slowest: {hi['scenario']} ({hi['flavour']}) in {hi['mode']} at ×{hi['ratio']:.2f} the bare static "
             f"step ({_traces(hi)}); {within}")
     retraced = ok[pd.to_numeric(ok["retrace_s"], errors="coerce") > 0]
