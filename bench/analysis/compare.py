@@ -23,7 +23,8 @@ What fails (exit 1):
 What is reported without failing: cells new in CURRENT, improvements, skipped ratios, and
 differing TensorFlow / Keras versions (a warning line: an upgrade is exactly what the gate should
 judge) and a differing CPU model (a warning line: a step ratio is a ratio of two kernels' costs on
-that CPU, and another CPU's kernels can move it). Input that cannot be compared (an unreadable
+that CPU, and another CPU's kernels can move it; a baseline folder can hold a run per CPU model
+under ``by-cpu/``, and the one measured on CURRENT's CPU is used). Input that cannot be compared (an unreadable
 file, a schema the reader rejects, duplicate cells, runs of different lengths) raises
 ``ResultsError`` naming the file.
 
@@ -76,6 +77,7 @@ class Comparison:
     matched: int = 0
     differences: list[Difference] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    baseline: Path | None = None  # the folder compared against (``pick_baseline``)
 
     @property
     def regressions(self) -> list[Difference]:
@@ -263,21 +265,44 @@ def _shaped(folder: Path, base: pd.DataFrame, baseline: Path) -> pd.DataFrame:
     return cells
 
 
+#: Subfolder of a baseline holding runs of the same matrix measured on other CPUs, one folder each.
+BY_CPU = "by-cpu"
+
+
+def pick_baseline(baseline, current) -> Path:
+    """The run to compare CURRENT with: BASELINE itself, or the run under ``BASELINE/by-cpu/``
+    measured on CURRENT's CPU model when BASELINE was not (a step ratio is a ratio of two kernels'
+    costs on one CPU, so a gate running on several kinds of machine keeps a baseline per kind).
+    Raises ``ResultsError`` naming a file that cannot be used."""
+    baseline = Path(baseline)
+    cpu = results.read_meta(current).get("cpu")
+    if not cpu or results.read_meta(baseline).get("cpu") == cpu:
+        return baseline
+    for folder in sorted(p for p in (baseline / BY_CPU).glob("*") if p.is_dir()):
+        if results.read_meta(folder).get("cpu") == cpu:
+            return folder
+    return baseline
+
+
 def compare(baseline, current, max_slowdown: float = MAX_SLOWDOWN) -> Comparison:
     """Compare two results folders; raises ``ResultsError`` naming the file that cannot be used.
+    BASELINE's run measured on CURRENT's CPU is used where it has one (``pick_baseline``).
     ``bench.analysis.recheck`` then weighs a second run of CURRENT's matrix, if there is one."""
-    baseline, current = Path(baseline), Path(current)
+    baseline, current = pick_baseline(baseline, current), Path(current)
     base = _cells(baseline)
     cur = _shaped(current, base, baseline)
     base_meta, cur_meta = results.read_meta(baseline), results.read_meta(current)
     out = compare_cells(base, cur, max_slowdown)
     out.warnings = _version_warnings(base_meta, cur_meta)
+    out.baseline = baseline
     return out
 
 
 def render(comp: Comparison, max_slowdown: float) -> str:
     """The table of differences, regressions first, then a one-line verdict."""
     lines = list(comp.warnings)
+    if comp.baseline is not None and comp.baseline.parent.name == BY_CPU:
+        lines.append(f"baseline: {comp.baseline}, measured on the current run's CPU")
     diffs = sorted(comp.differences, key=lambda d: (not d.regression, d.what == "new", d.label, d.what))
     if diffs:
         width = max(len(d.label) for d in diffs)

@@ -38,7 +38,9 @@ def recheck_cells(comp: Comparison, base: pd.DataFrame, again: pd.DataFrame, max
 
 
 def recheck(comp: Comparison, baseline, again, max_slowdown: float) -> Comparison:
-    """``recheck_cells`` with ``again`` a results folder of the same profile as ``baseline``;
-    raises ``ResultsError`` naming the file that cannot be used."""
-    base = _cells(Path(baseline))
-    return recheck_cells(comp, base, _shaped(Path(again), base, Path(baseline)), max_slowdown)
+    """``recheck_cells`` with ``again`` a results folder of the same profile as ``baseline`` (the
+    folder ``comp`` was compared with, if it picked one); raises ``ResultsError`` naming the file
+    that cannot be used."""
+    baseline = comp.baseline or Path(baseline)
+    base = _cells(baseline)
+    return recheck_cells(comp, base, _shaped(Path(again), base, baseline), max_slowdown)

@@ -229,6 +229,36 @@ def test_cpu_difference_is_a_warning(runs, capsys):
     assert code == 0 and "warning" not in out
 
 
+def test_the_baseline_measured_on_the_current_cpu_is_used(runs, tmp_path, capsys):
+    """A baseline folder keeps a run per CPU model under by-cpu/: the gate compares with the one
+    measured on the current run's CPU, and with the top-level run (and a warning) otherwise."""
+    base, current = runs
+    intel, amd = {**META, "cpu": "Intel(R) Xeon(R) Processor"}, {**META, "cpu": "AMD EPYC"}
+    write_run(base, _rows(), intel)
+    slower = _rows()
+    for r in slower:
+        r["step_ratio"] *= 2  # what another CPU's kernels can do to a ratio
+    write_run(base / "by-cpu" / "amd-epyc", slower, amd)
+    code, out, _ = gate(capsys, base, current(edit=lambda rows: [r.update(step_ratio=r["step_ratio"] * 2) for r in rows],
+                                              meta=amd))
+    assert code == 0, out
+    assert f"baseline: {base / 'by-cpu' / 'amd-epyc'}, measured on the current run's CPU" in out
+    assert "warning" not in out
+    code, out, _ = gate(capsys, base, current(meta=intel))
+    assert code == 0 and "baseline:" not in out and "warning" not in out
+    code, out, _ = gate(capsys, base, current(meta={**META, "cpu": "Another CPU"}))
+    assert code == 0 and "baseline:" not in out
+    assert "warning: the baseline was measured on Intel(R) Xeon(R) Processor, the current run on Another CPU" in out
+    # the run picked for the current CPU is also the one the recheck weighs against: a burst of
+    # load in one cell, absent from the recheck run, is cleared against it
+    burst = current(edit=lambda rows: [r.update(step_ratio=r["step_ratio"] * 2) for r in rows] + [_slower(rows[3], 1.6)],
+                    meta=amd)
+    code, out, _ = gate(capsys, base, burst)
+    assert code == 1 and _cell(_rows()[3]) in out
+    code, out, _ = gate(capsys, base, burst, "--recheck", write_run(tmp_path / "again", slower, amd))
+    assert code == 0 and "not confirmed" in out, out
+
+
 def _garbage_cells(folder):
     (folder / "cells.csv").write_bytes(b"\x00\xff\x00not,a\ncsv")
 
