@@ -150,7 +150,7 @@ def _fit_twice(ctx: Ctx, batches, callbacks) -> None:
 #: prefetch thread beside it. With autotuning on, deleting the iterator at the end of each ``fit``
 #: call waited for the autotuning thread, up to 0.6 s (measured on a 2-core CPU, about every other
 #: call): a quarter of a quick matrix's ``fit`` time went to waiting. Verdicts, traces and reported
-#: LRs are the same without it, and the ``fit`` cells' median step ratios moved by at most 3 %.
+#: LRs are the same without it, and the ``fit`` cells' median step ratios moved by at most 4 %.
 _SYNCHRONOUS = tf.data.Options()
 _SYNCHRONOUS.autotune.enabled = False
 
