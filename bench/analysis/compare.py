@@ -24,9 +24,9 @@ What is reported without failing: cells new in CURRENT, improvements, skipped ra
 differing TensorFlow / Keras versions (a warning line: an upgrade is exactly what the gate should
 judge) and a differing CPU model (a warning line: a step ratio is a ratio of two kernels' costs on
 that CPU, and another CPU's kernels can move it; a baseline folder can hold a run per CPU model
-under ``by-cpu/``, and the one measured on CURRENT's CPU is used). Input that cannot be compared (an unreadable
-file, a schema the reader rejects, duplicate cells, runs of different lengths) raises
-``ResultsError`` naming the file.
+under ``by-cpu/``, and the one measured on CURRENT's CPU is used). Input that cannot be compared
+(an unreadable file, a schema the reader rejects, duplicate cells, runs of different lengths)
+raises ``ResultsError`` naming the file.
 
 Reads the results files only (pandas, no TensorFlow).
 """
