@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from bench import results
+from bench.analysis.baselines import BY_CPU, pick_baseline
 from bench.results.columns import KEY
 
 #: Default allowed growth of a cell's step ratio (current / baseline - 1) before it fails.
@@ -263,25 +264,6 @@ def _shaped(folder: Path, base: pd.DataFrame, baseline: Path) -> pd.DataFrame:
                 f"{folder / results.CELLS_CSV}: {col} {cs[col]} but {bs[col]} in {baseline / results.CELLS_CSV}; "
                 "compare runs of the same profile")
     return cells
-
-
-#: Subfolder of a baseline holding runs of the same matrix measured on other CPUs, one folder each.
-BY_CPU = "by-cpu"
-
-
-def pick_baseline(baseline, current) -> Path:
-    """The run to compare CURRENT with: BASELINE itself, or the run under ``BASELINE/by-cpu/``
-    measured on CURRENT's CPU model when BASELINE was not (a step ratio is a ratio of two kernels'
-    costs on one CPU, so a gate running on several kinds of machine keeps a baseline per kind).
-    Raises ``ResultsError`` naming a file that cannot be used."""
-    baseline = Path(baseline)
-    cpu = results.read_meta(current).get("cpu")
-    if not cpu or results.read_meta(baseline).get("cpu") == cpu:
-        return baseline
-    for folder in sorted(p for p in (baseline / BY_CPU).glob("*") if p.is_dir()):
-        if results.read_meta(folder).get("cpu") == cpu:
-            return folder
-    return baseline
 
 
 def compare(baseline, current, max_slowdown: float = MAX_SLOWDOWN) -> Comparison:
