@@ -146,8 +146,8 @@ def _fit_twice(ctx: Ctx, batches, callbacks) -> None:
                   callbacks=callbacks, **more)
 
 
-#: The data ``fit`` gets is read in the train step's own thread: no tf.data autotuning, hence no
-#: prefetch thread beside it. With autotuning on, deleting the iterator at the end of each ``fit``
+#: The data ``fit`` gets comes without tf.data autotuning, so no autotuning thread runs beside the
+#: timed steps. With autotuning on, deleting the iterator at the end of each ``fit``
 #: call waited for the autotuning thread, up to 0.6 s (measured on a 2-core CPU, about every other
 #: call): a quarter of a quick matrix's ``fit`` time went to waiting. Verdicts, traces and reported
 #: LRs are the same without it, and the ``fit`` cells' median step ratios moved by at most 4 %.
