@@ -1,9 +1,12 @@
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -23,14 +26,31 @@ def run_cli(*args, timeout=900):
     return subprocess.run([sys.executable, "-m", "bench", *args], capture_output=True, text=True, timeout=timeout)
 
 
+def shared_run(tmp_path_factory, name: str, *args: str) -> Path:
+    """``lr-bench run ARGS --out DIR``, made once per test session and read by every test process.
+
+    Under pytest-xdist, each process has a session of its own, so a session fixture would run the
+    matrix once per process that needs it; the first process to ask runs it here, under a lock, in
+    the folder the processes share, and the others wait for it and read the same folder."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        root = tmp_path_factory.getbasetemp()
+    else:
+        root = tmp_path_factory.getbasetemp().parent  # this session's, shared by its processes
+    out, done = root / f"shared-{name}", root / f"shared-{name}.done"
+    with FileLock(str(root / f"shared-{name}.lock")):
+        if not done.is_file():
+            shutil.rmtree(out, ignore_errors=True)
+            proc = run_cli("run", *args, "--out", str(out))
+            assert proc.returncode == 0, proc.stderr[-2000:]
+            done.touch()
+    return out
+
+
 @pytest.fixture(scope="session")
 def quick_keras3(tmp_path_factory):
     """The quick CPU matrix of the core scenarios in Keras 3, run once for the session."""
-    out = tmp_path_factory.mktemp("quick")
-    proc = run_cli("run", "--profile", "quick", "--flavours", "keras3", "--devices", "cpu",
-                   "--scenarios", "static,assign,attr-set,schedule-decay,schedule-swap", "--out", str(out), "--no-lessons")
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return out
+    return shared_run(tmp_path_factory, "quick", "--profile", "quick", "--flavours", "keras3", "--devices", "cpu",
+                      "--scenarios", "static,assign,attr-set,schedule-decay,schedule-swap", "--no-lessons")
 
 
 #: A small Keras 3 matrix (10 cells) used by the reliability and sharding tests.
@@ -42,7 +62,4 @@ CORE = "static,assign,attr-set,schedule-decay,schedule-swap"
 @pytest.fixture(scope="session")
 def small_run(tmp_path_factory):
     """SMALL x CORE run uninterrupted, in one worker: the reference the other runs must equal."""
-    out = tmp_path_factory.mktemp("whole")
-    proc = run_cli("run", *SMALL, "--scenarios", CORE, "--workers", "1", "--out", str(out))
-    assert proc.returncode == 0, proc.stderr
-    return out
+    return shared_run(tmp_path_factory, "whole", *SMALL, "--scenarios", CORE, "--workers", "1")
