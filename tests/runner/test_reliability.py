@@ -66,9 +66,15 @@ def test_a_crashing_or_hanging_cell_costs_only_that_cell(tmp_path):
     assert "RuntimeError: injected failure" in cells.loc["fault-raise", "error"]
 
 
+def _interruptible():
+    # Ctrl-C as a terminal delivers it: a test session started in the background by a shell
+    # without job control inherits SIGINT ignored, and so would the run, which then never sees it.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(out, *extra):
     return subprocess.Popen([sys.executable, "-m", "bench", "run", *SMALL, "--scenarios", CORE, "--out", str(out), *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_interruptible)
 
 
 def _wait_for_cells(out, n, proc, timeout=300):
