@@ -80,9 +80,12 @@ def ensure_env(target: Target, envs: Path, log) -> Path:
     if not python_of(env).exists():
         _call([uv(), "venv", "--quiet", "--python", sys.executable, str(env)], target, log)
     # The pins and the bench's own dependencies in one resolve; then the checkout, editable and
-    # without dependencies, so the pins are not overruled by its extras.
+    # without dependencies, so the pins are not overruled by its extras. Compiled to bytecode as
+    # pip does: where PYTHONDONTWRITEBYTECODE is set, each worker's TensorFlow import would
+    # otherwise compile TensorFlow's modules again.
     deps = [d for d in _project_dependencies() if not d.lower().startswith(("tensorflow", "tf-keras", "keras"))]
-    _call([uv(), "pip", "install", "--quiet", "--python", str(python_of(env)), *target.requirements, *deps], target, log)
+    _call([uv(), "pip", "install", "--quiet", "--compile-bytecode", "--python", str(python_of(env)),
+           *target.requirements, *deps], target, log)
     _call([uv(), "pip", "install", "--quiet", "--python", str(python_of(env)), "--no-deps", "-e", str(project_root())],
           target, log)
     return env
