@@ -20,7 +20,9 @@ What fails (exit 1):
   shared machine moves a cell in one run, a slower step moves it in every run. Nothing but step
   ratios is rechecked.
 
-What is reported without failing: cells new in CURRENT, improvements, skipped ratios, and
+A baseline of every optimizer serves a gate run that covered its optimizers in pairs (``--cover
+pairs``, the quick profile's default; ``bench.core.cover``): only the cells that run measured are
+compared. What is reported without failing: cells new in CURRENT, improvements, skipped ratios, and
 differing TensorFlow / Keras versions (a warning line: an upgrade is exactly what the gate should
 judge) and a differing CPU model (a warning line: a step ratio is a ratio of two kernels' costs on
 that CPU, and another CPU's kernels can move it; a baseline folder can hold a run per CPU model
@@ -41,7 +43,8 @@ import numpy as np
 import pandas as pd
 
 from bench import results
-from bench.analysis.baselines import BY_CPU, pick_baseline
+from bench.analysis.baselines import BY_CPU, pick_baseline, setting_warnings
+from bench.core.cover import covered_keys
 from bench.results.columns import KEY
 
 #: Default allowed growth of a cell's step ratio (current / baseline - 1) before it fails.
@@ -54,9 +57,6 @@ SAME_RUN_SHAPE = ("steps", "change_step", "repeats")
 #: Fewest matched timed cells from which the run-wide speed change is trusted (a median of fewer
 #: would be moved by the very cell under judgement).
 MIN_CELLS_FOR_SPEED = 5
-
-#: Version fields in meta.json worth a warning when they differ.
-VERSIONS = ("tensorflow", "keras", "tf_keras", "python")
 
 
 @dataclass(frozen=True)
@@ -107,28 +107,6 @@ def _shape(cells: pd.DataFrame, folder: Path) -> dict:
                                        f"({', '.join(map(str, sorted(values)))}); expected one run of one profile")
         shape[col] = values.pop() if values else None
     return shape
-
-
-def _version_warnings(base_meta: dict, cur_meta: dict) -> list[str]:
-    out = []
-
-    def groups(meta):  # worker kind -> versions; anything else in a hand-edited file is ignored
-        v = meta.get("versions")
-        return {g: h for g, h in v.items() if isinstance(h, dict)} if isinstance(v, dict) else {}
-    bv, cv = groups(base_meta), groups(cur_meta)
-    for group in sorted(set(bv) & set(cv)):
-        for name in VERSIONS:
-            b, c = bv[group].get(name), cv[group].get(name)
-            if b != c:
-                out.append(f"warning: {name} {b} in baseline, {c} in current ({group} workers); "
-                           "differences below may come from that")
-    b, c = base_meta.get("cpu"), cur_meta.get("cpu")
-    if b and c and b != c:
-        # A step's cost over the bare step depends on the CPU's kernels: a float16 mixed-precision fit
-        # step under tf.function measured about 2 bare steps on an AMD EPYC, about 10 on an Intel Xeon.
-        out.append(f"warning: the baseline was measured on {b}, the current run on {c}; step ratios can "
-                   "differ between CPUs: measure the baseline on the CPU that runs the gate")
-    return out
 
 
 def _num(value) -> float:
@@ -274,8 +252,13 @@ def compare(baseline, current, max_slowdown: float = MAX_SLOWDOWN) -> Comparison
     base = _cells(baseline)
     cur = _shaped(current, base, baseline)
     base_meta, cur_meta = results.read_meta(baseline), results.read_meta(current)
-    out = compare_cells(base, cur, max_slowdown)
-    out.warnings = _version_warnings(base_meta, cur_meta)
+    cover = (cur_meta.get("config") or {}).get("cover") or "all"
+    kept = base.index.isin(list(covered_keys(base.index, cover)))
+    out = compare_cells(base[kept], cur, max_slowdown)
+    out.warnings = setting_warnings(base_meta, cur_meta)
+    if not kept.all():  # a gate of optimizers in pairs against a baseline of every optimizer
+        out.warnings.append(f"current covers optimizers in pairs (--cover {cover}): {(~kept).sum()} baseline cells "
+                            "of the other optimizer are not compared")
     out.baseline = baseline
     return out
 

@@ -28,7 +28,8 @@ def cmd_run(args) -> int:
     cfg = Config(
         profile=args.profile, scenarios=args.scenarios, flavours=args.flavours, strategies=args.strategies,
         replicas=args.replicas, allow_exposed_ports=args.allow_exposed_ports, apis=args.apis, modes=args.modes,
-        devices=args.devices, optimizers=args.optimizers, steps=args.steps, repeats=args.repeats, seed=args.seed,
+        devices=args.devices, optimizers=args.optimizers, cover=args.cover, steps=args.steps, repeats=args.repeats,
+        seed=args.seed,
         data=os.path.abspath(args.data) if args.data else None, out=args.out, lessons=not args.no_lessons,
         workers=args.workers, cell_timeout=args.cell_timeout, resume=args.resume, force=args.force,
         keep_errors=args.keep_errors, shard=args.shard,

@@ -32,11 +32,14 @@ class Profile:
     #: (one timed before it, one after). An eager reference step costs as much as the cell's own
     #: step (about 20 ms on a CPU, against about 1 ms compiled): pairing every step doubles the time.
     eager_pair_every: int = 1
+    #: Which optimizers each cell runs with (``bench.core.cover``): "all", or "pairs" (one per
+    #: cell, alternating so that every pair of axes meets both).
+    cover: str = "all"
 
 
 PROFILES = {
-    # CI: enough steps to see a change and a schedule move, one repeat.
-    "quick": Profile(steps=10, repeats=1, warmup=2),
+    # CI: enough steps to see a change and a schedule move, one repeat, optimizers in pairs.
+    "quick": Profile(steps=10, repeats=1, warmup=2, cover="pairs"),
     # Publishable: enough steady steps for a stable paired median (44 pairs), one repeat. Repeats
     # from other seeds measured nothing new: over a three-repeat run of all 1056 cells, no step's
     # effective LR differed between repeats by more than 0.15 %, while each repeat paid its own
@@ -58,6 +61,7 @@ class Config:
     modes: tuple[str, ...] = MODES
     devices: tuple[str, ...] = ("auto",)  # auto: cpu, plus gpu when one is present
     optimizers: tuple[str, ...] = OPTIMIZERS
+    cover: str | None = None    # "all" or "pairs" (bench.core.cover); None: from the profile
     steps: int | None = None    # None: from the profile
     repeats: int | None = None
     warmup: int | None = None
@@ -77,6 +81,7 @@ class Config:
         p = PROFILES[self.profile]
         return dataclasses.replace(
             self,
+            cover=self.cover if self.cover is not None else p.cover,
             steps=self.steps if self.steps is not None else p.steps,
             repeats=self.repeats if self.repeats is not None else p.repeats,
             warmup=self.warmup if self.warmup is not None else min(p.warmup, max(0, (self.steps or p.steps) // 4)),

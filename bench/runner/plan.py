@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 
 from bench.core.config import PROFILES, Config
+from bench.core.cover import covered
 from bench.core.flavours import FLAVOURS
 from bench.procs.netns import PRIVATE
 from bench.results.protocol import CellSpec
@@ -33,10 +34,10 @@ def plan(cfg: Config, gpus: int, network: str = PRIVATE, flavours: list[str] | N
                 for api in cfg.apis:
                     for mode in cfg.modes:
                         for device in devices:
-                            for opt in cfg.optimizers:
-                                if not scenario.applies(flavour, api, mode, opt, strategy):
-                                    continue
-                                key = (sid, flavour, strategy, api, mode, device, opt)
+                            cell = (sid, flavour, strategy, api, mode, device)
+                            options = [o for o in cfg.optimizers if scenario.applies(flavour, api, mode, o, strategy)]
+                            for opt in covered(options, cfg.cover or "all", *cell):
+                                key = (*cell, opt)
                                 if cfg.shard and not in_shard(key, *cfg.shard):
                                     continue
                                 specs.append(CellSpec(

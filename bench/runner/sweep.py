@@ -120,8 +120,9 @@ def run(names: list[str], out, envs, run_args: list[str], say=print) -> Path:
         t0 = time.monotonic()
         with open(envs / f"{name}.log", "a") as log:
             env = ensure_env(target, envs, log)
-            cmd = [str(python_of(env)), "-m", "bench", "run", "--profile", "quick", "--devices", "cpu", "--no-lessons",
-                   "--resume", "--out", str(out / name), *run_args]
+            # Every optimizer in every cell: each release's truth table is published whole.
+            cmd = [str(python_of(env)), "-m", "bench", "run", "--profile", "quick", "--cover", "all", "--devices", "cpu",
+                   "--no-lessons", "--resume", "--out", str(out / name), *run_args]
             proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=log, text=True)
         if proc.returncode != 0:
             raise SweepError(f"{name}: the run failed (exit {proc.returncode}); see {envs / f'{name}.log'}")

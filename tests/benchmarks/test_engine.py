@@ -24,7 +24,8 @@ from bench.analysis import compare
 
 ROOT = Path(__file__).resolve().parents[2]
 IDENTICAL = ("static", "assign", "attr-set", "schedule-decay")
-RUN = [sys.executable, "-m", "bench", "run", "--profile", "quick", "--devices", "cpu", "--apis", "loop",
+# Every optimizer in every cell (--cover all): the identical-work figures span flavours and optimizers.
+RUN = [sys.executable, "-m", "bench", "run", "--profile", "quick", "--cover", "all", "--devices", "cpu", "--apis", "loop",
        "--modes", "function,xla", "--scenarios", ",".join(IDENTICAL + ("planted-work",)), "--no-lessons"]
 #: Rows of the planted product: about 30 % more work in the sgd step (784 rows measured +41 to +44 %).
 PLANTED_ROWS = int(os.environ.get("LR_BENCH_PLANTED_ROWS_BENCH", "640"))
