@@ -48,9 +48,11 @@ def shared_run(tmp_path_factory, name: str, *args: str) -> Path:
 
 @pytest.fixture(scope="session")
 def quick_keras3(tmp_path_factory):
-    """The quick CPU matrix of the core scenarios in Keras 3, run once for the session."""
+    """The quick CPU matrix of the core scenarios in Keras 3, every optimizer in every cell, run
+    once for the session."""
     return shared_run(tmp_path_factory, "quick", "--profile", "quick", "--flavours", "keras3", "--devices", "cpu",
-                      "--scenarios", "static,assign,attr-set,schedule-decay,schedule-swap", "--no-lessons")
+                      "--scenarios", "static,assign,attr-set,schedule-decay,schedule-swap", "--cover", "all",
+                      "--no-lessons")
 
 
 #: A small Keras 3 matrix (10 cells) used by the reliability and sharding tests.

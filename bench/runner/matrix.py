@@ -98,17 +98,23 @@ def run_matrix(cfg: Config, progress: bool | None = None) -> tuple[list[dict], l
             if all(s.key in store.from_folder and s.key in done for s in specs):
                 raise NothingToRun(f"nothing to run: all {len(specs)} cells of {cfg.out} were measured with the "
                                    f"same settings and versions")
-        if specs is None or any(s.key not in done for s in specs):
-            for w in workers:  # import TensorFlow in every worker at once
+        pending = None if specs is None else sorted((s for s in specs if s.key not in done), key=_group_order)
+        if pending is None or pending:
+            # Import TensorFlow in every worker that will have a cell, at once, in the environment of
+            # the first cells (a TensorFlow import costs seconds: none is made only to be replaced).
+            first = "keras3" if pending is None else env_group(pending[0])
+            starting = workers if pending is None else workers[:len(pending)]
+            for w in starting:
+                w.group = first
                 w.spawn()
-            hellos = {"keras3": workers[0].wait_hello()}
-            for w in workers[1:]:
+            hellos = {first: starting[0].wait_hello()}
+            for w in starting[1:]:
                 w.wait_hello()
         if specs is None:
             specs = plan(cfg, len(hellos["keras3"].get("gpus") or []), network or PRIVATE, present)
         finished = {s.key: done[s.key] for s in specs if s.key in done}
         todo: queue.Queue = queue.Queue()
-        for s in sorted(specs, key=lambda s: (env_group(s) != "keras3", env_group(s))):  # keras3 first, then by group
+        for s in sorted(specs, key=_group_order):
             if s.key not in finished:
                 todo.put(s)
         lock = threading.Lock()
@@ -181,6 +187,11 @@ def run_matrix(cfg: Config, progress: bool | None = None) -> tuple[list[dict], l
         **({"multiworker_network": network} if network else {}),
     )
     return [o.cell for o in ordered], [s for o in ordered for s in o.steps], meta
+
+
+def _group_order(spec) -> tuple[bool, str]:
+    """Cells in the order workers take them: Keras 3's first, then by environment."""
+    return env_group(spec) != "keras3", env_group(spec)
 
 
 def _stored_versions(out) -> dict:

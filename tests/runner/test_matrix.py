@@ -86,6 +86,19 @@ def test_report_rebuilds_truth_table(quick_keras3, tmp_path):
     assert rows["schedule-swap"].endswith("| **mode** |")
 
 
+def test_a_run_starts_workers_only_for_its_cells_in_their_environment(tmp_path):
+    # One Keras 2 cell on two cores: one worker, started with TF_USE_LEGACY_KERAS=1, rather than two
+    # Keras 3 workers replaced by a Keras 2 one (each start is a TensorFlow import).
+    proc = run_cli("run", "--profile", "quick", "--flavours", "tf_keras_legacy", "--devices", "cpu", "--scenarios",
+                   "static", "--apis", "loop", "--modes", "function", "--optimizers", "sgd", "--out", str(tmp_path),
+                   "--no-lessons")
+    assert proc.returncode == 0, proc.stderr
+    meta = results.read_meta(tmp_path)
+    assert set(meta["versions"]) == {"legacy"}, meta["versions"]
+    assert meta["versions"]["legacy"]["legacy_keras_env"] == "1"
+    assert results.read_cells(tmp_path)["status"].tolist() == ["ok"]
+
+
 def test_gpu_cells_without_a_gpu_are_skipped_rows(tmp_path):
     proc = run_cli("run", "--profile", "quick", "--flavours", "keras3", "--devices", "gpu", "--scenarios", "static",
                    "--apis", "loop", "--modes", "function", "--optimizers", "sgd", "--out", str(tmp_path), "--no-lessons")

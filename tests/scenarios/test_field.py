@@ -53,14 +53,14 @@ def plain(tmp_path_factory):
 @pytest.fixture(scope="module")
 def extended(tmp_path_factory):
     # fit alone: it is the one api every one of them has, in every mode.
-    return _run(tmp_path_factory, "extended", "--scenarios", ",".join(EXTENDED), "--apis", "fit")
+    return _run(tmp_path_factory, "extended", "--scenarios", ",".join(EXTENDED), "--apis", "fit", "--cover", "all")
 
 
 @pytest.fixture(scope="module")
 def restarts(tmp_path_factory):
     # two fit calls with a restart between: what the optimizer's state holds is the question, so
     # both optimizers; one traced mode (the restart is the same Python in every mode)
-    return _run(tmp_path_factory, "restarts", "--scenarios", ",".join(RESTARTS), "--modes", "function")
+    return _run(tmp_path_factory, "restarts", "--scenarios", ",".join(RESTARTS), "--modes", "function", "--cover", "all")
 
 
 def _verdicts(cells, scenario):
