@@ -69,8 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--devices", type=_ids("--devices", ("auto",) + DEVICES), default=("auto",))
     r.add_argument("--optimizers", type=_ids("--optimizers", OPTIMIZERS), default=OPTIMIZERS)
     r.add_argument("--cover", type=_choice("--cover", COVERS), default=None,
-                   help="all: each cell with every optimizer; pairs: with one, alternating so that every pair "
-                        "of axes meets each optimizer (default: pairs for the quick profile, all for full)")
+                   help="all: each cell with every optimizer; pairs: each with one, alternating so that every "
+                        "flavour, API and mode of a scenario meets both (default: pairs for quick, all for full)")
     r.add_argument("--steps", type=_positive("--steps", 2))
     r.add_argument("--repeats", type=_positive("--repeats"))
     r.add_argument("--seed", type=_positive("--seed", 0), default=0)

@@ -33,7 +33,7 @@ class Profile:
     #: step (about 20 ms on a CPU, against about 1 ms compiled): pairing every step doubles the time.
     eager_pair_every: int = 1
     #: Which optimizers each cell runs with (``bench.core.cover``): "all", or "pairs" (one per
-    #: cell, alternating so that every pair of axes meets both).
+    #: cell, alternating so that every flavour, API and mode of a scenario meets both).
     cover: str = "all"
 
 
