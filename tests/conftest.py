@@ -26,12 +26,13 @@ def run_cli(*args, timeout=900):
     return subprocess.run([sys.executable, "-m", "bench", *args], capture_output=True, text=True, timeout=timeout)
 
 
-def shared_run(tmp_path_factory, name: str, *args: str) -> Path:
-    """``lr-bench run ARGS --out DIR``, made once per test session and read by every test process.
+def shared(tmp_path_factory, name: str, make) -> Path:
+    """A folder made once per test session by ``make(folder)`` and read by every test process.
 
-    Under pytest-xdist, each process has a session of its own, so a session fixture would run the
-    matrix once per process that needs it; the first process to ask runs it here, under a lock, in
-    the folder the processes share, and the others wait for it and read the same folder."""
+    Under pytest-xdist, each process has a session of its own, so a session fixture would make it
+    once per process that needs it; the first process to ask makes it here, under a lock, in the
+    folder the processes share, and the others wait for it and read the same folder. A ``make``
+    that raises leaves nothing marked done, and the next process to ask tries again."""
     if os.environ.get("PYTEST_XDIST_WORKER") is None:
         root = tmp_path_factory.getbasetemp()
     else:
@@ -40,10 +41,19 @@ def shared_run(tmp_path_factory, name: str, *args: str) -> Path:
     with FileLock(str(root / f"shared-{name}.lock")):
         if not done.is_file():
             shutil.rmtree(out, ignore_errors=True)
-            proc = run_cli("run", *args, "--out", str(out))
-            assert proc.returncode == 0, proc.stderr[-2000:]
+            out.mkdir(parents=True)
+            make(out)
             done.touch()
     return out
+
+
+def shared_run(tmp_path_factory, name: str, *args: str) -> Path:
+    """``lr-bench run ARGS --out DIR``, made once per test session (``shared``)."""
+    def make(out):
+        proc = run_cli("run", *args, "--out", str(out))
+        assert proc.returncode == 0, proc.stderr[-2000:]
+
+    return shared(tmp_path_factory, name, make)
 
 
 @pytest.fixture(scope="session")
