@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 
 from bench.core.config import APIS, DEVICES, MODES, STRATEGIES
+from bench.core.flavours import FLAVOURS
 
 COVERS = ("all", "pairs")
 
@@ -34,8 +35,6 @@ def pick(options: list[str], scenario: str, flavour: str, strategy: str, api: st
     """The one optimizer of ``options`` (the ones that apply) that ``pairs`` runs for this cell.
     Along any one axis (flavour, API, mode, device, strategy) with the others fixed, the choice
     alternates: the parity of the sum of the cell's positions on every axis."""
-    from bench.core.flavours import FLAVOURS
-
     turn = (int(hashlib.sha1(scenario.encode()).hexdigest(), 16) + _index(flavour, tuple(FLAVOURS))
             + _index(strategy, STRATEGIES) + _index(api, APIS) + _index(mode, MODES) + _index(device, DEVICES))
     options = sorted(options)  # whatever order they were asked for in
@@ -47,7 +46,7 @@ def covered(options: list[str], cover: str, *cell: str) -> list[str]:
     (scenario, flavour, strategy, api, mode, device)."""
     if cover == "all" or len(options) < 2:
         return list(options)
-    return [pick(list(options), *cell)]
+    return [pick(options, *cell)]
 
 
 def covered_keys(keys, cover: str) -> set[tuple]:

@@ -36,7 +36,7 @@ def plan(cfg: Config, gpus: int, network: str = PRIVATE, flavours: list[str] | N
                         for device in devices:
                             cell = (sid, flavour, strategy, api, mode, device)
                             options = [o for o in cfg.optimizers if scenario.applies(flavour, api, mode, o, strategy)]
-                            for opt in covered(options, cfg.cover or "all", *cell):
+                            for opt in covered(options, cfg.cover or PROFILES[cfg.profile].cover, *cell):
                                 key = (*cell, opt)
                                 if cfg.shard and not in_shard(key, *cfg.shard):
                                     continue

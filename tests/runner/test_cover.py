@@ -8,6 +8,7 @@ import pytest
 
 from bench import cli
 from bench.core.config import Config
+from bench.core.cover import covered_keys
 from bench.runner.plan import plan
 from tests.analysis.test_compare import META, _rows, gate, write_run
 
@@ -66,8 +67,6 @@ def test_gate_compares_a_pairs_run_with_a_baseline_of_every_optimizer(tmp_path, 
     base = write_run(tmp_path / "base", _rows())
     cells = {(r["scenario"], r["flavour"], r["strategy"], r["api"], r["mode"], r["device"], r["optimizer"]): r
              for r in _rows()}
-    from bench.core.cover import covered_keys
-
     kept = covered_keys(cells, "pairs")
     assert len(kept) == len(cells) // 2
     current = write_run(tmp_path / "cur", [cells[k] for k in sorted(kept)],
